@@ -1,0 +1,20 @@
+"""The `gcfetch` command: parses, calls the library, renders. Rich lives only in this package."""
+
+from __future__ import annotations
+
+import typer
+
+from gcfetch.cli.sandbox import sandbox_app
+
+app = typer.Typer(
+    name="gcfetch",
+    help="Fast, safe, resumable downloads of Grand Challenge algorithm outputs.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(sandbox_app, name="sandbox")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

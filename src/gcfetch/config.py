@@ -1,0 +1,26 @@
+"""Defaults as named constants; argument > environment > default, resolved once by the caller."""
+
+from __future__ import annotations
+
+import os
+
+DEFAULT_BASE_URL = "https://grand-challenge.org/api/v1/"
+TOKEN_ENV = "GRAND_CHALLENGE_AUTHORIZATION"
+BASE_URL_ENV = "GRAND_CHALLENGE_API_URL"
+
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MAX_CONCURRENT_DOWNLOADS = 10
+DEFAULT_WORKERS = 12
+DEFAULT_PAGE_LIMIT = 100
+CHUNK_SIZE = 1024 * 1024
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def resolve(argument: str | None, env_name: str, default: str | None = None) -> str | None:
+    """Return the argument if given, else the environment variable, else the default."""
+    if argument is not None and argument != "":
+        return argument
+    value = os.environ.get(env_name)
+    if value:
+        return value
+    return default

@@ -1,0 +1,75 @@
+"""The one exception tree of gcfetch.
+
+    GCFetchError
+    ├── ConfigurationError      bad base URL, missing token, unsafe scheme
+    ├── APIError                carries status_code, url, server message
+    │   ├── AuthenticationError 401
+    │   ├── ObjectNotFound      404 (also: detail() found nothing) — name kept from gcapi
+    │   └── ServerError         5xx after retries
+    ├── MultipleObjectsReturned
+    ├── TransferError           connection dropped, truncated body, after retries
+    │   └── IntegrityError      size / checksum mismatch
+    └── UnsafePathError         a server-supplied path would escape the destination
+
+Messages name the problem and the fix. They never contain the token.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class GCFetchError(Exception):
+    """Base class of every error raised by gcfetch."""
+
+
+class ConfigurationError(GCFetchError, ValueError):
+    """The client was set up wrongly: missing token, bad base URL, unsafe scheme."""
+
+
+class APIError(GCFetchError):
+    """The API answered with an error status."""
+
+    def __init__(self, message: str, *, status_code: int | None = None, url: str | None = None,
+                 server_message: str | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.url = url
+        self.server_message = server_message
+
+
+class AuthenticationError(APIError):
+    """401: the token is missing, malformed, unknown or expired."""
+
+
+class ObjectNotFound(APIError):
+    """404, or a detail() look-up that matched nothing (gcapi's name)."""
+
+
+class ServerError(APIError):
+    """A 5xx answer that persisted after the retry budget was spent."""
+
+
+class MultipleObjectsReturned(GCFetchError):
+    """A detail() look-up by filters matched more than one object (gcapi's name)."""
+
+
+class TransferError(GCFetchError):
+    """Bytes could not be moved: connection dropped, truncated body, after retries."""
+
+    def __init__(self, message: str, *, url: str | None = None, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.path = path
+
+
+class IntegrityError(TransferError):
+    """The bytes arrived but their size or checksum does not match what was announced."""
+
+
+class UnsafePathError(GCFetchError):
+    """A server-supplied path would land outside the destination directory."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path

@@ -1,0 +1,42 @@
+"""`create_app(settings)`: the API origin and the storage origin of one sandbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from gcfetch.sandbox.db import make_engine, make_sessionmaker
+from gcfetch.sandbox.routes import api_router, media_router, storage_router
+from gcfetch.sandbox.settings import SandboxSettings
+
+
+@dataclass
+class SandboxApps:
+    """The two ASGI apps of one sandbox, sharing one database."""
+
+    api: FastAPI
+    storage: FastAPI
+    engine: Engine
+    sessionmaker: sessionmaker[Session]
+
+
+def _new_app(settings: SandboxSettings, maker: sessionmaker[Session]) -> FastAPI:
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
+    app.state.settings = settings
+    app.state.sessionmaker = maker
+    return app
+
+
+def create_app(settings: SandboxSettings) -> SandboxApps:
+    """Build both apps for `settings` (whose ports must already be bound)."""
+    engine = make_engine(settings)
+    maker = make_sessionmaker(engine)
+    api = _new_app(settings, maker)
+    api.include_router(api_router(), prefix="/api/v1")
+    api.include_router(media_router(), prefix="/media")
+    storage = _new_app(settings, maker)
+    storage.include_router(storage_router())
+    return SandboxApps(api=api, storage=storage, engine=engine, sessionmaker=maker)

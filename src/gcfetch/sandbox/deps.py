@@ -1,0 +1,64 @@
+"""Request dependencies: settings, database session and the user behind the token (§1.3)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gcfetch.sandbox.settings import SandboxSettings
+from gcfetch.sandbox.tables import Token, User
+
+
+class InvalidToken(Exception):
+    """A Bearer header that the API answers with 401; `detail` is the body's message."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def token_digest(token: str) -> str:
+    """Tokens are stored as their SHA-512 hex digest, never in clear."""
+    return hashlib.sha512(token.encode()).hexdigest()
+
+
+def authenticate(session: Session, authorization: str | None) -> User | None:
+    """The user for an `Authorization` header; None for anonymous.
+
+    Raises InvalidToken exactly where knox answers 401 (§1.3). Other schemes are ignored.
+    """
+    if not authorization:
+        return None
+    parts = authorization.split()
+    if not parts or parts[0].lower() != "bearer":
+        return None
+    if len(parts) == 1:
+        raise InvalidToken("Invalid token header. No credentials provided.")
+    if len(parts) > 2:
+        raise InvalidToken("Invalid token header. Token string should not contain spaces.")
+    token = session.scalar(select(Token).where(Token.digest == token_digest(parts[1])))
+    now = datetime.now(UTC).replace(tzinfo=None)
+    if token is None or (token.expiry is not None and token.expiry < now):
+        raise InvalidToken("Invalid token.")
+    if not token.user.is_active:
+        raise InvalidToken("User inactive or deleted.")
+    return token.user
+
+
+def get_settings(request: Request) -> SandboxSettings:
+    return request.app.state.settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with request.app.state.sessionmaker() as session:
+        yield session
+
+
+SettingsDep = Annotated[SandboxSettings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]

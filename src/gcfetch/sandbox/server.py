@@ -1,0 +1,139 @@
+"""Run one sandbox: two uvicorn servers (API and storage origins) on pre-bound loopback sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import socket
+import threading
+from pathlib import Path
+from types import TracebackType
+
+import uvicorn
+
+from gcfetch.sandbox.app import SandboxApps, create_app
+from gcfetch.sandbox.settings import SandboxSettings
+
+_START_TIMEOUT = 30.0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _write_tls_files(directory: Path, host: str) -> tuple[Path, Path, Path]:
+    """A trustme CA and a server certificate for the loopback names; returns (ca, cert, key)."""
+    import trustme
+
+    directory.mkdir(parents=True, exist_ok=True)
+    ca = trustme.CA()
+    names = sorted({host, "127.0.0.1", "localhost", "::1"})
+    cert = ca.issue_cert(*names)
+    ca_path, cert_path, key_path = (directory / n for n in ("ca.pem", "cert.pem", "key.pem"))
+    ca.cert_pem.write_to_path(str(ca_path))
+    cert.private_key_and_cert_chain_pem.write_to_path(str(cert_path))
+    cert.private_key_pem.write_to_path(str(key_path))
+    return ca_path, cert_path, key_path
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to its owner."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):  # type: ignore[override]
+        yield
+
+
+class Sandbox:
+    """A running sandbox. Use as a context manager, or call `start()` and `stop()`."""
+
+    def __init__(self, settings: SandboxSettings) -> None:
+        self._requested = settings
+        self.settings = settings
+        self.apps: SandboxApps | None = None
+        self.ca_path: Path | None = None
+        self._servers: list[_Server] = []
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The API root, ending in `/api/v1/`."""
+        return f"{self.settings.api_origin}/api/v1/"
+
+    @property
+    def storage_url(self) -> str:
+        return f"{self.settings.storage_origin}/"
+
+    def start(self) -> Sandbox:
+        """Bind both ports, build the apps and serve them in a background thread."""
+        req = self._requested
+        api_sock = _bind(req.host, req.api_port)
+        storage_sock = _bind(req.host, req.storage_port)
+        self.settings = dataclasses.replace(
+            req, api_port=api_sock.getsockname()[1], storage_port=storage_sock.getsockname()[1]
+        )
+        self.apps = create_app(self.settings)
+        tls: dict[str, str] = {}
+        if self.settings.tls:
+            ca, cert, key = _write_tls_files(self.settings.data_dir / "tls", self.settings.host)
+            self.ca_path = ca
+            tls = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+        self._servers = [
+            _Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                                   timeout_keep_alive=30, **tls))
+            for app in (self.apps.api, self.apps.storage)
+        ]
+        socks = [api_sock, storage_sock]
+        self._thread = threading.Thread(target=self._run, args=(socks,), daemon=True,
+                                        name="gcfetch-sandbox")
+        self._thread.start()
+        self._wait_started()
+        return self
+
+    def _run(self, socks: list[socket.socket]) -> None:
+        async def serve_all() -> None:
+            await asyncio.gather(*(s.serve(sockets=[k]) for s, k in zip(self._servers, socks,
+                                                                           strict=True)))
+        try:
+            asyncio.run(serve_all())
+        except BaseException as exc:  # reported by start() or stop()
+            self._error = exc
+        finally:
+            for sock in socks:
+                sock.close()
+
+    def _wait_started(self) -> None:
+        deadline = threading.Event()
+        for _ in range(int(_START_TIMEOUT / 0.01)):
+            if all(s.started for s in self._servers):
+                return
+            if self._error is not None or not self._thread or not self._thread.is_alive():
+                break
+            deadline.wait(0.01)
+        self.stop()
+        raise RuntimeError(f"sandbox did not start: {self._error!r}")
+
+    def stop(self) -> None:
+        """Ask both servers to exit and wait for them (idempotent)."""
+        for server in self._servers:
+            server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        if self.apps is not None:
+            self.apps.engine.dispose()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
