@@ -1,23 +1,7 @@
-"""One router per resource; assembled here for `create_app`."""
+"""One router per resource; each top-level router lives in its own module."""
 
-from __future__ import annotations
+from gcfetch.sandbox.routes.api import api_router
+from gcfetch.sandbox.routes.media import media_router
+from gcfetch.sandbox.routes.storage import storage_router
 
-from fastapi import APIRouter
-
-
-def api_router() -> APIRouter:
-    """Everything under `/api/v1/`."""
-    router = APIRouter()
-    return router
-
-
-def media_router() -> APIRouter:
-    """First hop of downloads: `/media/...` on the API origin (§6.1)."""
-    router = APIRouter()
-    return router
-
-
-def storage_router() -> APIRouter:
-    """Second hop: signed URLs on the storage origin (§6.2)."""
-    router = APIRouter()
-    return router
+__all__ = ["api_router", "media_router", "storage_router"]
