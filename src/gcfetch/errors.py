@@ -23,8 +23,11 @@ class GCFetchError(Exception):
     """Base class of every error raised by gcfetch."""
 
 
-class ConfigurationError(GCFetchError, ValueError):
-    """The client was set up wrongly: missing token, bad base URL, unsafe scheme."""
+class ConfigurationError(GCFetchError, RuntimeError):
+    """The client was set up wrongly: missing token, bad base URL, unsafe scheme.
+
+    A RuntimeError, as gcapi's errors for the same cases are, so ported scripts still catch it.
+    """
 
 
 class APIError(GCFetchError):
