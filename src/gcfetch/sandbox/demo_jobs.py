@@ -1,0 +1,333 @@
+"""Rows and blobs of the demo's jobs: inputs, outputs of every super kind, viewers.
+
+`JobFactory` collects rows and inserts them in bulk every few hundred jobs; blobs are hard
+links to a handful of `Templates` encoded once, so ten thousand jobs cost no re-encoding.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from gcfetch.sandbox import demo_files as files
+from gcfetch.sandbox.settings import SandboxSettings
+from gcfetch.sandbox.tables import (
+    Image,
+    ImageFile,
+    Job,
+    SocketValue,
+    job_inputs,
+    job_outputs,
+    job_viewers,
+)
+
+_VARIANTS = 3
+_BATCH = 500
+_IMAGE_COLUMNS = ("width", "height", "depth")
+
+
+@dataclass(frozen=True)
+class Template:
+    path: Path
+    fields: dict[str, Any]  # Image columns and `extra` fields
+
+
+@dataclass(frozen=True)
+class Templates:
+    """A few encoded files per kind, in a scratch directory removed by `JobFactory.flush()`."""
+
+    directory: Path
+    images: dict[str, list[Template]]  # "ct", "segmentation", "heat-map", "tissue-overlay"
+    documents: dict[str, list[Path]]  # "report", "thumbnail"
+
+    @classmethod
+    def build(cls, data_dir: Path, seed: int) -> Templates:
+        directory = data_dir / ".demo-templates"
+        directory.mkdir(parents=True, exist_ok=True)
+        rng = np.random.default_rng(seed)
+        makers: dict[str, tuple[str, Callable[[Path, np.random.Generator], dict[str, Any]]]] = {
+            "ct": (".mha", files.write_ct_image),
+            "segmentation": (".mha", files.write_segmentation),
+            "heat-map": (".mha", files.write_heat_map),
+            "tissue-overlay": (".tif", files.write_tiff),
+        }
+        images = {
+            kind: [
+                Template(path, make(path, rng))
+                for v in range(_VARIANTS)
+                for path in [directory / f"{kind}-{v}{suffix}"]
+            ]
+            for kind, (suffix, make) in makers.items()
+        }
+        documents: dict[str, list[Path]] = {"report": [], "thumbnail": []}
+        for v in range(_VARIANTS):
+            report = directory / f"report-{v}.pdf"
+            files.write_bytes(report, files.pdf_bytes(f"gcfetch demo report, variant {v}"))
+            thumbnail = directory / f"thumbnail-{v}.png"
+            files.write_png(thumbnail, rng)
+            documents["report"].append(report)
+            documents["thumbnail"].append(thumbnail)
+        return cls(directory, images, documents)
+
+
+class JobFactory:
+    """Adds demo jobs; `statuses`, `algorithms`, `public_jobs` and `viewers` record them."""
+
+    def __init__(
+        self,
+        session: Session,
+        settings: SandboxSettings,
+        rng: random.Random,
+        templates: Templates,
+        *,
+        sockets: dict[str, tuple[int, list[str]]],
+        user_ids: dict[str, int],
+    ) -> None:
+        self._session = session
+        self._blob_dir = settings.blob_dir
+        self._rng = rng
+        self._templates = templates
+        self._sockets = sockets  # slug -> (pk, [title, kind, super_kind, relative_path])
+        self._user_ids = user_ids
+        self._rows: dict[Any, list[dict[str, Any]]] = {}
+        self._next_value_pk = 1
+        self._last_input: str | None = None
+        self.statuses: dict[str, str] = {}
+        self.algorithms: dict[str, str] = {}
+        self.public_jobs: list[str] = []
+        self.viewers: dict[str, list[str]] = {name: [] for name in user_ids}
+
+    def _uuid(self) -> str:
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    def _add(self, table: Any, **row: Any) -> None:
+        self._rows.setdefault(table, []).append(row)
+
+    def add_job(
+        self,
+        index: int,
+        algorithm: str,
+        algorithm_image: str,
+        status: str,
+        input_socket: str,
+        output_sockets: tuple[str, ...],
+        *,
+        public: bool,
+        created: datetime,
+    ) -> str:
+        """One job; outputs only when it succeeded, durations only when it ran."""
+        pk = self._uuid()
+        creator = "viewer" if index % 10 == 7 else "editor"
+        viewers = {creator, "viewer"} if index % 3 == 0 else {creator}
+        ran = status in ("Succeeded", "Failed")
+        exec_duration = round(self._rng.uniform(20, 300), 6) if ran else None
+        invoke = (
+            round(exec_duration + self._rng.uniform(1, 30), 6)
+            if status == "Succeeded" and exec_duration
+            else None
+        )
+        self._add_job_row(
+            pk,
+            algorithm,
+            algorithm_image,
+            status,
+            creator,
+            viewers,
+            public,
+            created,
+            exec_duration,
+            invoke,
+        )
+        if index % 10 == 9 and self._last_input is not None:
+            image = self._last_input
+        else:
+            image = self._last_input = self._new_image(
+                self._templates.images["ct"][index % _VARIANTS], f"case-{index:05d}.mha"
+            )
+        self._add(job_inputs, job_pk=pk, value_pk=self._value(input_socket, image=image))
+        if status == "Succeeded":
+            for slug in output_sockets:
+                self._add(job_outputs, job_pk=pk, value_pk=self._output(slug, index))
+        if len(self._rows.get(Job, ())) >= _BATCH:
+            self._insert()
+        return pk
+
+    def add_large_job(
+        self,
+        index: int,
+        algorithm_image: str,
+        mib: int,
+        seed: int,
+        *,
+        algorithm: str,
+        created: datetime,
+    ) -> str:
+        """A succeeded job whose `heat-map` output is a `mib`-MiB `.mha`, written streaming."""
+        pk = self._uuid()
+        self._add_job_row(
+            pk,
+            algorithm,
+            algorithm_image,
+            "Succeeded",
+            "editor",
+            {"editor", "viewer"},
+            False,
+            created,
+            3600.0,
+            3660.5,
+        )
+        image = self._new_image(self._templates.images["ct"][0], f"case-{index:05d}.mha")
+        self._add(job_inputs, job_pk=pk, value_pk=self._value("generic-medical-image", image=image))
+        image_pk, key = self._uuid(), None
+        key = self._image_key(image_pk, self._uuid(), ".mha")
+        fields = files.write_large_mha(self._blob_dir / key, mib, seed)
+        self._image_rows(image_pk, f"heat-map-{index:05d}.mha", fields, key, "MHD")
+        self._add(job_outputs, job_pk=pk, value_pk=self._value("heat-map", image=image_pk))
+        self._add(job_outputs, job_pk=pk, value_pk=self._value("probability", value=0.5))
+        return pk
+
+    def flush(self) -> None:
+        """Insert what is pending and remove the template directory."""
+        self._insert()
+        shutil.rmtree(self._templates.directory, ignore_errors=True)
+
+    def _add_job_row(
+        self,
+        pk: str,
+        algorithm: str,
+        algorithm_image: str,
+        status: str,
+        creator: str,
+        viewers: set[str],
+        public: bool,
+        created: datetime,
+        exec_duration: float | None,
+        invoke: float | None,
+    ) -> None:
+        self._add(
+            Job,
+            pk=pk,
+            algorithm_image_pk=algorithm_image,
+            status=status,
+            public=public,
+            creator_id=self._user_ids[creator],
+            created=created,
+            exec_duration=exec_duration,
+            invoke_duration=invoke,
+        )
+        for name in sorted(viewers):
+            self._add(job_viewers, job_pk=pk, user_id=self._user_ids[name])
+            self.viewers[name].append(pk)
+        self.statuses[pk] = status
+        self.algorithms[pk] = algorithm
+        if public:
+            self.public_jobs.append(pk)
+
+    def _insert(self) -> None:
+        for table in (Image, ImageFile, SocketValue, Job, job_viewers, job_inputs, job_outputs):
+            rows = self._rows.pop(table, None)
+            if rows:
+                self._session.execute(insert(table), rows)
+
+    @staticmethod
+    def _image_key(image_pk: str, file_pk: str, suffix: str) -> str:
+        return f"images/{image_pk[0:2]}/{image_pk[2:4]}/{image_pk}/{file_pk}/{image_pk}{suffix}"
+
+    def _new_image(self, template: Template, name: str) -> str:
+        image_pk = self._uuid()
+        suffix = template.path.suffix
+        key = self._image_key(image_pk, self._uuid(), suffix)
+        files.place(template.path, self._blob_dir / key)
+        self._image_rows(
+            image_pk, name, template.fields, key, "TIFF" if suffix == ".tif" else "MHD"
+        )
+        return image_pk
+
+    def _image_rows(
+        self, image_pk: str, name: str, fields: dict[str, Any], key: str, image_type: str
+    ) -> None:
+        columns = {c: fields[c] for c in _IMAGE_COLUMNS}
+        extra = {k: v for k, v in fields.items() if k not in _IMAGE_COLUMNS}
+        self._add(Image, pk=image_pk, name=name, color_space="GRAY", extra=extra, **columns)
+        self._add(ImageFile, pk=self._uuid(), image_pk=image_pk, image_type=image_type, key=key)
+
+    def _value(
+        self,
+        slug: str,
+        *,
+        image: str | None = None,
+        value: Any = None,
+        data: bytes | Path | None = None,
+    ) -> int:
+        """A socket value row; `data` (bytes or a template path) becomes its stored file."""
+        pk = self._next_value_pk
+        self._next_value_pk += 1
+        socket_pk, (_title, _kind, _super, relative_path) = self._sockets[slug]
+        file_key = None
+        if data is not None:
+            hexed = f"{pk:04x}"
+            name = relative_path.rsplit("/", 1)[-1]
+            file_key = f"components/componentinterfacevalue/{hexed[-4:-2]}/{hexed[-2:]}/{pk}/{name}"
+            if isinstance(data, Path):
+                files.place(data, self._blob_dir / file_key)
+            else:
+                files.write_bytes(self._blob_dir / file_key, data)
+        self._add(
+            SocketValue, pk=pk, socket_pk=socket_pk, value=value, file_key=file_key, image_pk=image
+        )
+        return pk
+
+    def _output(self, slug: str, index: int) -> int:
+        rng, variant = self._rng, index % _VARIANTS
+        if slug in self._templates.images:
+            template = self._templates.images[slug][variant]
+            return self._value(
+                slug, image=self._new_image(template, f"{slug}-{index:05d}{template.path.suffix}")
+            )
+        if slug in self._templates.documents:
+            return self._value(slug, data=self._templates.documents[slug][variant])
+        if slug == "measurements":
+            rows = [f"case-{index:05d},{n},{rng.uniform(3, 30):.2f}" for n in range(index % 4)]
+            return self._value(
+                slug, data="\n".join(["case,nodule,diameter_mm", *rows, ""]).encode()
+            )
+        if slug == "predictions":
+            findings = [
+                {
+                    "x": rng.randint(0, 47),
+                    "y": rng.randint(0, 47),
+                    "z": rng.randint(0, 7),
+                    "probability": round(rng.random(), 4),
+                }
+                for _ in range(index % 3)
+            ]
+            return self._value(
+                slug,
+                data=files.gc_json_bytes(
+                    {"case": f"case-{index:05d}", "findings": findings, "version": 1}
+                ),
+            )
+        values: dict[str, Callable[[], Any]] = {
+            "probability": lambda: round(rng.random(), 4),
+            "nodule-count": lambda: 0 if index % 4 == 0 else rng.randint(1, 5),
+            "is-referable": lambda: index % 3 == 0,
+            "results": lambda: {
+                "case": f"case-{index:05d}",
+                "nodules": index % 4,
+                "malignant": False,
+                "scores": [round(rng.random(), 3)],
+            },
+            "metrics-score": lambda: round(rng.uniform(0.5, 1.0), 6),
+            "optional-note": lambda: None,
+        }
+        return self._value(slug, value=values[slug]())
