@@ -1,0 +1,101 @@
+"""Fixtures for the fidelity checks: the official gcapi in venvs of its own, a TLS sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from gcfetch.sandbox import Sandbox, SandboxSettings
+
+GCAPI_VERSIONS = ("0.13.4", "0.16.1")
+REPO = Path(__file__).resolve().parents[2]
+VENV_CACHE = REPO / ".cache" / "compat"
+SCRIPTS = Path(__file__).parent / "scripts"
+GCFETCH = "gcfetch"
+
+
+def _gcapi_python(version: str) -> Path:
+    """The interpreter of a cached venv holding gcapi==version from the registry."""
+    venv = VENV_CACHE / f"gcapi-{version}"
+    python = venv / "bin" / "python"
+    ready = venv / ".ready"
+    if not ready.exists():
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                f"gcapi=={version}",
+            ],
+            check=True,
+        )
+        ready.write_text(version)
+    return python
+
+
+@dataclass(frozen=True)
+class Runner:
+    """Runs one of the scripts with gcapi `version`, or with gcfetch when version is GCFETCH."""
+
+    version: str
+    python: Path
+    ca_path: Path
+    work: Path
+
+    def run(self, script: str, *args: str, token: str | None) -> subprocess.CompletedProcess[str]:
+        source = SCRIPTS / script
+        if self.version == GCFETCH:
+            text = source.read_text().replace("\nimport gcapi\n", "\nimport gcfetch as gcapi\n")
+            source = self.work / f"gcfetch_{script}"
+            source.write_text(text)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GRAND_CHALLENGE")}
+        env["SSL_CERT_FILE"] = str(self.ca_path)
+        if token is not None:
+            env["GRAND_CHALLENGE_AUTHORIZATION"] = token
+        return subprocess.run(
+            [str(self.python), str(source), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=self.work,
+        )
+
+    def run_json(self, script: str, *args: str, token: str | None) -> dict:
+        done = self.run(script, *args, token=token)
+        assert done.returncode == 0, f"{self.version} {script} failed:\n{done.stderr}"
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="session")
+def tls_sandbox(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """A sandbox over HTTPS (trustme CA) on its own copy of the demo data."""
+    data_dir = tmp_path_factory.mktemp("tls") / "data"
+    shutil.copytree(demo_dir, data_dir)
+    with Sandbox(SandboxSettings(data_dir=data_dir, tls=True)) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def runners(tls_sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Runner]:
+    """One runner per official gcapi version, and one for gcfetch in the project's venv."""
+    assert tls_sandbox.ca_path is not None
+    pythons = {version: _gcapi_python(version) for version in GCAPI_VERSIONS}
+    pythons[GCFETCH] = Path(sys.executable)
+    return {
+        version: Runner(version, python, tls_sandbox.ca_path, tmp_path_factory.mktemp(version))
+        for version, python in pythons.items()
+    }
