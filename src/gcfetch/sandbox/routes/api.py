@@ -1,9 +1,89 @@
-"""Placeholder router; replaced by its owner."""
+"""The JSON API under `/api/v1/`: one router per resource, plus Django's edges.
+
+Django's edges: a path without its trailing slash that would resolve with one answers 301 to
+the slashed URL (APPEND_SLASH); another method on a read-only resource answers 405 after
+authentication; any other path is Django's HTML 404 page, never JSON.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+from fastapi.routing import APIRoute
+
+from gcfetch.sandbox.responses import detail_response, html_not_found, json_response
+from gcfetch.sandbox.routes.algorithm_images import algorithm_images_router
+from gcfetch.sandbox.routes.algorithms import algorithms_router
+from gcfetch.sandbox.routes.common import READ_METHODS, UserDep
+from gcfetch.sandbox.routes.images import images_router
+from gcfetch.sandbox.routes.interfaces import interfaces_router
+from gcfetch.sandbox.routes.jobs import jobs_router
+from gcfetch.sandbox.routes.version import version_router
+
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_ROOT_RESOURCES = {
+    "algorithms": "algorithms/",
+    "algorithms/images": "algorithms/images/",
+    "algorithms/jobs": "algorithms/jobs/",
+    "cases/images": "cases/images/",
+    "components/interfaces": "components/interfaces/",
+    "gcapi": "gcapi/",
+}
 
 
 def api_router() -> APIRouter:
-    return APIRouter()
+    """Everything below `/api/v1`; the specific routes come before the catch-all."""
+    router = APIRouter()
+    # algorithms/images/ and algorithms/jobs/ before algorithms/{pk}/, which would match them
+    for child in (
+        version_router(),
+        algorithm_images_router(),
+        jobs_router(),
+        algorithms_router(),
+        images_router(),
+        interfaces_router(),
+    ):
+        router.include_router(child)
+
+    @router.api_route("/", methods=READ_METHODS)
+    def api_root(request: Request, _user: UserDep) -> Response:
+        """DRF's router root: each resource name mapped to its list URL."""
+        base = str(request.url_for("api_root"))
+        return json_response({name: base + path for name, path in _ROOT_RESOURCES.items()})
+
+    @router.api_route("", methods=_ALL_METHODS, include_in_schema=False)
+    def api_root_without_slash(request: Request) -> Response:
+        return _append_slash(request)
+
+    @router.api_route("/{rest:path}", methods=_ALL_METHODS, include_in_schema=False)
+    def fallback(request: Request, rest: str, _user: UserDep) -> Response:
+        """Unslashed paths -> 301, other methods on a resource -> 405, otherwise HTML 404."""
+        path = request.url.path
+        if not path.endswith("/"):
+            return _append_slash(request) if _resolves(request, path + "/") else html_not_found()
+        if _resolves(request, path):
+            return detail_response(
+                405,
+                f'Method "{request.method}" not allowed.',
+                headers={"Allow": "GET, HEAD, OPTIONS"},
+            )
+        return html_not_found()
+
+    return router
+
+
+def _append_slash(request: Request) -> Response:
+    target = request.url.path + "/"
+    if request.url.query:
+        target += "?" + request.url.query
+    return RedirectResponse(target, status_code=301)
+
+
+def _resolves(request: Request, path: str) -> bool:
+    """Whether a GET on `path` would reach one of the API's own views."""
+    for route in request.app.router.routes:
+        if not isinstance(route, APIRoute) or route.name in {"fallback", "api_root_without_slash"}:
+            continue
+        if "GET" in route.methods and route.path_regex.match(path):
+            return True
+    return False

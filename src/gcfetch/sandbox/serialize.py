@@ -1,0 +1,264 @@
+"""Rows -> the exact JSON shapes of the contract (§4, §5). No row is ever returned raw.
+
+Every absolute URL is built from the origin the request used (scheme, host and port), the
+sandbox rule of §1.2, so that gcapi's host check passes whatever name the client chose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from gcfetch.sandbox.tables import (
+    Algorithm,
+    AlgorithmImage,
+    Image,
+    ImageFile,
+    Job,
+    Socket,
+    SocketValue,
+)
+
+JSON_KINDS = frozenset(
+    {
+        "String", "Integer", "Float", "Bool", "Anything", "Chart", "2D bounding box",
+        "Multiple 2D bounding boxes", "Distance measurement", "Multiple distance measurements",
+        "Point", "Multiple points", "Polygon", "Multiple polygons", "Line", "Multiple lines",
+        "Angle", "Multiple angles", "Ellipse", "Multiple ellipses", "Three-point angle",
+        "Multiple three-point angles", "Affine transform registration", "Choice",
+        "Multiple choice",
+    }
+)  # fmt: skip
+FILE_KINDS = frozenset(
+    {
+        "CSV file", "ZIP file", "PDF file", "SQREG file", "Thumbnail jpg", "Thumbnail png",
+        "OBJ file", "MP4 file", "Newick tree-format file", "BIOM format",
+    }
+)  # fmt: skip
+IMAGE_KINDS = frozenset({"Image", "Segmentation", "Heat Map", "Displacement field",
+                         "DICOM Image Set"})  # fmt: skip
+THUMBNAIL_KINDS = frozenset({"Thumbnail jpg", "Thumbnail png"})
+
+_COLOR_COMPONENTS = {"GRAY": 1, "RGB": 3, "RGBA": 4, "YCBCR": 3, "": 1}
+
+# HyperlinkedImage fields that live in `Image.extra`, with the server's defaults.
+IMAGE_EXTRA_DEFAULTS: Mapping[str, Any] = {
+    "dicom_image_set": None,
+    "modality": None,
+    "eye_choice": "NA",
+    "stereoscopic_choice": None,
+    "field_of_view": None,
+    "voxel_width_mm": None,
+    "voxel_height_mm": None,
+    "voxel_depth_mm": None,
+    "patient_id": "",
+    "patient_name": "",
+    "patient_birth_date": None,
+    "patient_age": "",
+    "patient_sex": "",
+    "study_date": None,
+    "study_instance_uid": "",
+    "series_instance_uid": "",
+    "study_description": "",
+    "series_description": "",
+    "window_center": None,
+    "window_width": None,
+    "segments": None,
+}
+
+
+def iso_datetime(value: datetime) -> str:
+    """DRF's rendering: ISO 8601 in UTC with `Z` (microseconds only when non-zero)."""
+    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    text = aware.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def iso_duration(seconds: float | None) -> str | None:
+    """Django's `duration_iso_string`: `P<d>DT<HH>H<MM>M<SS>[.ffffff]S`; None stays None."""
+    if seconds is None:
+        return None
+    duration = timedelta(seconds=seconds)
+    sign = ""
+    if duration < timedelta(0):
+        sign, duration = "-", -duration
+    minutes, secs = divmod(duration.seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    fraction = f".{duration.microseconds:06d}" if duration.microseconds else ""
+    return f"{sign}P{duration.days}DT{hours:02d}H{minutes:02d}M{secs:02d}{fraction}S"
+
+
+def value_file_key(value_pk: int, filename: str) -> str:
+    """The storage key of a socket value's file: `components/componentinterfacevalue/aa/bb/...`.
+
+    `aa`/`bb` are the second-to-last and last pairs of the pk in lowercase hex, zero-padded to
+    at least four digits (§5.6): pk 42 -> `00/2a`, pk 1234567 -> `d6/87`.
+    """
+    digits = f"{value_pk:04x}"
+    return f"components/componentinterfacevalue/{digits[-4:-2]}/{digits[-2:]}/{value_pk}/{filename}"
+
+
+class Serializer:
+    """Shapes rows for one request; `origin` is e.g. `http://127.0.0.1:8000` (no slash)."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin.rstrip("/")
+        self._api = f"{self.origin}/api/v1"
+
+    def media_url(self, key: str) -> str:
+        return f"{self.origin}/media/{key}"
+
+    def algorithm_api_url(self, pk: str) -> str:
+        return f"{self._api}/algorithms/{pk}/"
+
+    def algorithm_image_api_url(self, pk: str) -> str:
+        return f"{self._api}/algorithms/images/{pk}/"
+
+    def image_api_url(self, pk: str) -> str:
+        return f"{self._api}/cases/images/{pk}/"
+
+    def socket(self, socket: Socket) -> dict[str, Any]:
+        return {
+            "title": socket.title,
+            "description": socket.description,
+            "slug": socket.slug,
+            "kind": socket.kind,
+            "pk": socket.pk,
+            "default_value": socket.default_value,
+            "super_kind": socket.super_kind,
+            "relative_path": socket.relative_path,
+            "overlay_segments": socket.overlay_segments or [],
+            "look_up_table": socket.look_up_table,
+        }
+
+    def algorithm(self, algorithm: Algorithm, sockets: Mapping[str, Socket]) -> dict[str, Any]:
+        """`sockets` maps slug -> Socket for every slug in `algorithm.interfaces`."""
+        interfaces = [
+            {
+                "inputs": [self.socket(sockets[slug]) for slug in combo.get("inputs", [])],
+                "outputs": [self.socket(sockets[slug]) for slug in combo.get("outputs", [])],
+            }
+            for combo in algorithm.interfaces or []
+        ]
+        return {
+            "api_url": self.algorithm_api_url(algorithm.pk),
+            "url": f"{self.origin}/algorithms/{algorithm.slug}/",
+            "description": algorithm.description,
+            "pk": algorithm.pk,
+            "title": algorithm.title,
+            "logo": algorithm.logo,
+            "slug": algorithm.slug,
+            "average_duration": algorithm.average_duration,
+            "interfaces": interfaces,
+        }
+
+    def algorithm_image(self, image: AlgorithmImage) -> dict[str, Any]:
+        return {
+            "pk": image.pk,
+            "url": f"{self.origin}/algorithms/{image.algorithm.slug}/images/{image.pk}/",
+            "api_url": self.algorithm_image_api_url(image.pk),
+            "algorithm": self.algorithm_api_url(image.algorithm_pk),
+            "created": iso_datetime(image.created),
+            "import_status": image.import_status,
+            "image": self.media_url(image.image_key) if image.image_key else None,
+        }
+
+    def socket_value(self, value: SocketValue) -> dict[str, Any]:
+        socket = self.socket(value.socket)
+        super_kind = value.socket.super_kind
+        file_url = None
+        if super_kind == "File" and value.file_key:
+            file_url = self.media_url(value.file_key)
+        image_url = None
+        if super_kind == "Image" and value.image_pk:
+            image_url = self.image_api_url(value.image_pk)
+        return {
+            "socket": socket,
+            "interface": socket,
+            "value": value.value if super_kind == "Value" else None,
+            "file": file_url,
+            "image": image_url,
+            "pk": value.pk,
+        }
+
+    def job(self, job: Job) -> dict[str, Any]:
+        algorithm = job.algorithm_image.algorithm
+        return {
+            "pk": job.pk,
+            "url": f"{self.origin}/algorithms/{algorithm.slug}/jobs/{job.pk}/",
+            "api_url": f"{self._api}/algorithms/jobs/{job.pk}/",
+            "algorithm_image": self.algorithm_image_api_url(job.algorithm_image_pk),
+            "algorithm": self.algorithm_api_url(algorithm.pk),
+            "inputs": [self.socket_value(v) for v in sort_socket_values(job.inputs)],
+            "outputs": [self.socket_value(v) for v in sort_socket_values(job.outputs)],
+            "status": job.status,
+            "hanging_protocol": None,
+            "optional_hanging_protocols": [],
+            "view_content": {},
+            "exec_duration": iso_duration(job.exec_duration),
+            "invoke_duration": iso_duration(job.invoke_duration),
+        }
+
+    def image_file(self, image_file: ImageFile) -> dict[str, Any]:
+        return {
+            "pk": image_file.pk,
+            "image": image_file.image_pk,
+            "file": self.media_url(image_file.key),
+            "image_type": image_file.image_type,
+        }
+
+    def image(self, image: Image) -> dict[str, Any]:
+        extra = image.extra or {}
+        fields = {name: extra.get(name, default) for name, default in IMAGE_EXTRA_DEFAULTS.items()}
+        shape_without_color = _shape_without_color(image, extra.get("timepoints"))
+        shape = list(shape_without_color)
+        components = _COLOR_COMPONENTS.get(image.color_space, 1)
+        if components > 1:
+            shape.append(components)
+        files = sorted(image.files, key=lambda f: f.key)
+        return {
+            "pk": image.pk,
+            "name": image.name,
+            "files": [self.image_file(f) for f in files],
+            "dicom_image_set": fields.pop("dicom_image_set"),
+            "width": image.width,
+            "height": image.height,
+            "depth": image.depth,
+            "color_space": image.color_space,
+            "modality": fields.pop("modality"),
+            "eye_choice": fields.pop("eye_choice"),
+            "stereoscopic_choice": fields.pop("stereoscopic_choice"),
+            "field_of_view": fields.pop("field_of_view"),
+            "shape_without_color": shape_without_color,
+            "shape": shape,
+            "voxel_width_mm": fields.pop("voxel_width_mm"),
+            "voxel_height_mm": fields.pop("voxel_height_mm"),
+            "voxel_depth_mm": fields.pop("voxel_depth_mm"),
+            "api_url": self.image_api_url(image.pk),
+            **fields,
+        }
+
+
+def sort_socket_values(values: Iterable[SocketValue]) -> list[SocketValue]:
+    """GC's order: by socket slug, then grouped as JSON kinds (non-chart), thumbnails, charts,
+    other files, images, anything else (`sort_civs` in grand-challenge.org)."""
+    groups: list[list[SocketValue]] = [[], [], [], [], [], []]
+    for value in sorted(values, key=lambda v: v.socket.slug):
+        groups[_group(value.socket.kind)].append(value)
+    return [value for group in groups for value in group]
+
+
+def _group(kind: str) -> int:
+    if kind in JSON_KINDS:
+        return 2 if kind == "Chart" else 0
+    if kind in FILE_KINDS:
+        return 1 if kind in THUMBNAIL_KINDS else 3
+    if kind in IMAGE_KINDS:
+        return 4
+    return 5
+
+
+def _shape_without_color(image: Image, timepoints: int | None) -> list[int]:
+    dims = (timepoints, image.depth, image.height, image.width)
+    return [d for d in dims if d is not None]
