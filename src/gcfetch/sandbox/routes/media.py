@@ -1,9 +1,134 @@
-"""Placeholder router; replaced by its owner."""
+"""First hop of a download (§6.1): `/media/...` on the API origin checks permissions, then
+answers `302` to a signed URL on the storage origin.
+
+- `images/<aa>/<bb>/<image uuid>/<rest>` or `images/<image uuid>/<rest>`: no such image 404,
+  not permitted 403, not in storage 404.
+- `components/componentinterfacevalue/<aa>/<bb>/<int pk>/<rest>`: 404 when absent or not
+  permitted; `<rest>` and the prefix are ignored, the value's stored file is served.
+- `docker/images/algorithms/algorithmimage/<uuid>/<rest>`: editors of the algorithm only.
+
+The token is read leniently: an invalid one counts as anonymous. Errors are HTML pages.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gcfetch.sandbox.deps import InvalidToken, SessionDep, SettingsDep, authenticate
+from gcfetch.sandbox.settings import SandboxSettings
+from gcfetch.sandbox.storage import blob_path, signer_for
+from gcfetch.sandbox.tables import (
+    AlgorithmImage,
+    Image,
+    SocketValue,
+    User,
+    algorithm_editors,
+)
+from gcfetch.sandbox.visibility import can_view_image, can_view_socket_value
+
+_PAGES = {
+    403: ("403 Forbidden", "You do not have permission to access this file."),
+    404: ("Not Found", "The requested resource was not found on this server."),
+}
+_METHODS = ["GET", "HEAD"]
+
+
+def _page(status: int) -> HTMLResponse:
+    title, text = _PAGES[status]
+    body = (
+        f'<!doctype html>\n<html lang="en">\n<head>\n  <title>{title}</title>\n</head>\n'
+        f"<body>\n  <h1>{title}</h1><p>{text}</p>\n</body>\n</html>\n"
+    )
+    return HTMLResponse(body, status_code=status)
+
+
+def _user(request: Request, session: Session) -> User | None:
+    try:
+        return authenticate(session, request.headers.get("authorization"))
+    except InvalidToken:
+        return None
+
+
+def _redirect(settings: SandboxSettings, key: str) -> Response:
+    """302 to the signed storage URL of `key`, or 404 if storage lacks it."""
+    if blob_path(settings, key) is None:
+        return _page(404)
+    location = signer_for(settings).url(settings.storage_origin, key)
+    return Response(b"", status_code=302, headers={"Location": location}, media_type="text/html")
+
+
+def _uuid(text: str) -> str | None:
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return None
+
+
+def _image_key(rest: str) -> tuple[str, str] | None:
+    """(image pk, storage key) of a path below `images/`, in either URL form."""
+    parts = rest.split("/")
+    if len(parts) >= 4 and len(parts[0]) == len(parts[1]) == 2 and _uuid(parts[2]):
+        return str(_uuid(parts[2])), f"images/{rest}"
+    if len(parts) >= 2 and _uuid(parts[0]):
+        return str(_uuid(parts[0])), f"images/{rest}"
+    return None
+
+
+def _is_editor(session: Session, user: User | None, algorithm_pk: str) -> bool:
+    if user is None:
+        return False
+    query = select(algorithm_editors.c.user_id).where(
+        algorithm_editors.c.algorithm_pk == algorithm_pk, algorithm_editors.c.user_id == user.id
+    )
+    return session.scalar(query) is not None
 
 
 def media_router() -> APIRouter:
-    return APIRouter()
+    router = APIRouter(include_in_schema=False)
+
+    @router.api_route("/images/{rest:path}", methods=_METHODS)
+    def image_file(
+        rest: str, request: Request, session: SessionDep, settings: SettingsDep
+    ) -> Response:
+        found = _image_key(rest)
+        if found is None or session.get(Image, found[0]) is None:
+            return _page(404)
+        if not can_view_image(session, _user(request, session), found[0]):
+            return _page(403)
+        return _redirect(settings, found[1])
+
+    @router.api_route(
+        "/components/componentinterfacevalue/{aa}/{bb}/{pk:int}/{rest:path}", methods=_METHODS
+    )
+    def socket_value_file(
+        pk: int, request: Request, session: SessionDep, settings: SettingsDep
+    ) -> Response:
+        if not can_view_socket_value(session, _user(request, session), pk):
+            return _page(404)
+        value = session.get(SocketValue, pk)
+        if value is None or value.file_key is None:
+            return _page(404)
+        return _redirect(settings, value.file_key)
+
+    @router.api_route("/docker/images/algorithms/algorithmimage/{pk}/{rest:path}", methods=_METHODS)
+    def algorithm_image_file(
+        pk: str, rest: str, request: Request, session: SessionDep, settings: SettingsDep
+    ) -> Response:
+        image_pk = _uuid(pk)
+        image = session.get(AlgorithmImage, image_pk) if image_pk else None
+        if image is None:
+            return _page(404)
+        if not _is_editor(session, _user(request, session), image.algorithm_pk):
+            return _page(403)
+        return _redirect(settings, f"docker/images/algorithms/algorithmimage/{pk}/{rest}")
+
+    @router.api_route("/{rest:path}", methods=_METHODS)
+    def unknown(rest: str) -> Response:
+        return _page(404)
+
+    return router

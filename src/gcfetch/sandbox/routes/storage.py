@@ -1,9 +1,86 @@
-"""Placeholder router; replaced by its owner."""
+"""The storage origin, second hop of a download (§6.2, §6.3): signed URLs to blobs on disk.
+
+GET and HEAD of `/<key>?Expires=..&Signature=..&Key-Pair-Id=..`. Refusals are S3/CloudFront-like
+XML: 403 for a missing, wrong or expired signature and for any request carrying an
+`Authorization` header; 404 for a signed key with no blob. Bytes are streamed from disk by
+starlette's FileResponse (single `Range` -> 206, `If-Range`, unsatisfiable -> 416) in 1 MiB
+chunks. Every answer passes through `serve_blob`, the one place for fault injection.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import mimetypes
+from pathlib import Path
+
+from fastapi import APIRouter, Request, Response
+from starlette.responses import FileResponse
+
+from gcfetch.sandbox.deps import SettingsDep
+from gcfetch.sandbox.settings import SandboxSettings
+from gcfetch.sandbox.storage import blob_path, signer_for
+
+_CONTENT_TYPES = {
+    ".json": "application/json",
+    ".mha": "application/octet-stream",
+    ".mhd": "application/octet-stream",
+    ".raw": "application/octet-stream",
+    ".zraw": "application/octet-stream",
+    ".gz": "application/gzip",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".csv": "text/csv",
+}
+
+
+class BlobResponse(FileResponse):
+    """A FileResponse with large chunks: fewer event-loop turns per byte."""
+
+    chunk_size = 1024 * 1024
+
+
+def content_type(path: Path) -> str:
+    """The Content-Type storage sends for a file name (§6.2), e.g. `application/json`."""
+    suffix = path.suffix.lower()
+    if suffix in _CONTENT_TYPES:
+        return _CONTENT_TYPES[suffix]
+    guessed, encoding = mimetypes.guess_type(path.name)
+    return guessed if guessed and not encoding else "application/octet-stream"
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    )
+    return Response(body, status_code=status, media_type="application/xml")
+
+
+def serve_blob(request: Request, settings: SandboxSettings, key: str) -> Response:
+    """Check the request's signature and answer with the blob of `key` (or a refusal)."""
+    if "authorization" in request.headers:
+        return _error(
+            403,
+            "InvalidArgument",
+            "Only one auth mechanism allowed; the Signature "
+            "query string parameter or the Authorization header should be specified",
+        )
+    query = request.query_params
+    signed = signer_for(settings).verify(
+        key, query.get("Expires"), query.get("Signature"), query.get("Key-Pair-Id")
+    )
+    if not signed:
+        return _error(403, "AccessDenied", "Access denied")
+    path = blob_path(settings, key)
+    if path is None:
+        return _error(404, "NoSuchKey", "The specified key does not exist.")
+    return BlobResponse(path, stat_result=path.stat(), headers={"content-type": content_type(path)})
 
 
 def storage_router() -> APIRouter:
-    return APIRouter()
+    router = APIRouter()
+
+    @router.api_route("/{key:path}", methods=["GET", "HEAD"], include_in_schema=False)
+    async def blob(key: str, request: Request, settings: SettingsDep) -> Response:
+        return serve_blob(request, settings, key)
+
+    return router

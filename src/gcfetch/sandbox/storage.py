@@ -1,0 +1,98 @@
+"""Blobs on disk and CloudFront-style signed, expiring URLs to them (§6.2, §6.3).
+
+A signed URL is `<storage origin>/<key>?Expires=<unix time>&Signature=<s>&Key-Pair-Id=<id>`,
+where `s` is an HMAC-SHA256 over the key and the expiry with a secret kept in the data
+directory (so signatures survive restarts), base64-encoded with CloudFront's URL-safe alphabet.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import functools
+import hashlib
+import hmac
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote, urlencode
+
+from gcfetch.sandbox.settings import SandboxSettings
+
+_SECRET_FILE = "storage-secret"
+_CLOUDFRONT_ALPHABET = bytes.maketrans(b"+=/", b"-_~")
+
+
+@dataclass(frozen=True)
+class UrlSigner:
+    """Signs and checks storage URLs for one sandbox."""
+
+    secret: bytes
+    lifetime: int
+
+    @property
+    def key_pair_id(self) -> str:
+        return "APKA" + hashlib.sha256(self.secret).hexdigest()[:16].upper()
+
+    def signature(self, key: str, expires: int) -> str:
+        digest = hmac.new(self.secret, f"{key}\n{expires}".encode(), hashlib.sha256).digest()
+        return base64.b64encode(digest).translate(_CLOUDFRONT_ALPHABET).decode()
+
+    def url(self, origin: str, key: str, *, now: float | None = None) -> str:
+        """The signed URL of `key` on `origin`, valid for `lifetime` seconds from `now`."""
+        expires = int(now if now is not None else time.time()) + self.lifetime
+        query = urlencode(
+            {
+                "Expires": expires,
+                "Signature": self.signature(key, expires),
+                "Key-Pair-Id": self.key_pair_id,
+            }
+        )
+        return f"{origin}/{quote(key, safe='/')}?{query}"
+
+    def verify(
+        self,
+        key: str,
+        expires: str | None,
+        signature: str | None,
+        key_pair_id: str | None,
+        *,
+        now: float | None = None,
+    ) -> bool:
+        """Whether the query parameters sign `key` and have not expired."""
+        if not (expires and signature and key_pair_id) or not expires.isdigit():
+            return False
+        if key_pair_id != self.key_pair_id:
+            return False
+        if int(expires) < (now if now is not None else time.time()):
+            return False
+        return hmac.compare_digest(signature, self.signature(key, int(expires)))
+
+
+def signer_for(settings: SandboxSettings) -> UrlSigner:
+    """The signer of the sandbox whose data directory `settings` names."""
+    return UrlSigner(_secret(settings.data_dir.resolve()), settings.link_lifetime)
+
+
+@functools.cache
+def _secret(data_dir: Path) -> bytes:
+    """Read the sandbox's signing secret, creating it on first use."""
+    path = data_dir / _SECRET_FILE
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        scratch = data_dir / f".{_SECRET_FILE}.{os.getpid()}"
+        scratch.write_text(os.urandom(32).hex())
+        with contextlib.suppress(FileExistsError):  # another process was first: use theirs
+            os.link(scratch, path)
+        scratch.unlink()
+    return bytes.fromhex(path.read_text().strip())
+
+
+def blob_path(settings: SandboxSettings, key: str) -> Path | None:
+    """The file holding `key`, or None if the key is unsafe or no such file exists."""
+    parts = PurePosixPath(key).parts
+    if not parts or key.startswith("/") or any(p in ("..", ".", "") for p in parts):
+        return None
+    path = settings.blob_dir.joinpath(*parts)
+    return path if path.is_file() else None
