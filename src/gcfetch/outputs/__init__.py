@@ -1,0 +1,28 @@
+"""The bulk downloader: select jobs, plan checked target paths, run transfers, keep records."""
+
+from gcfetch.outputs.events import (
+    BytesReceived,
+    JobListed,
+    ListingFinished,
+    ProgressEvent,
+    TaskFailed,
+    TaskFinished,
+    TaskSkipped,
+    TaskStarted,
+)
+from gcfetch.outputs.run import download_outputs
+from gcfetch.outputs.summary import DownloadSummary, Failure
+
+__all__ = [
+    "BytesReceived",
+    "DownloadSummary",
+    "Failure",
+    "JobListed",
+    "ListingFinished",
+    "ProgressEvent",
+    "TaskFailed",
+    "TaskFinished",
+    "TaskSkipped",
+    "TaskStarted",
+    "download_outputs",
+]

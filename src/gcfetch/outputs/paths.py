@@ -1,0 +1,86 @@
+"""The safe-path rule: a server-supplied path may only ever land inside the destination.
+
+Checked before anything is written. Refused: absolute, drive (``C:``) and UNC names,
+backslashes, ``..`` segments, NUL / newline / control characters, empty or ``.`` file names,
+components longer than 255 bytes, and paths through an existing symlink leading outside.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from gcfetch.errors import UnsafePathError
+
+MAX_COMPONENT_BYTES = 255
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _refuse(path: str, why: str) -> UnsafePathError:
+    return UnsafePathError(f"refused server-supplied path {path!r}: {why}", path=path)
+
+
+def check_component(name: str, *, original: str | None = None) -> str:
+    """Return `name` if it is a safe single file or directory name, else raise UnsafePathError."""
+    shown = name if original is None else original
+    if name in ("", "."):
+        raise _refuse(shown, "empty or '.' name")
+    if name == "..":
+        raise _refuse(shown, "'..' would leave the destination")
+    if "/" in name or "\\" in name:
+        raise _refuse(shown, "separator inside a name")
+    if _CONTROL.search(name):
+        raise _refuse(shown, "control character (NUL, newline, ...) in a name")
+    if _DRIVE.match(name):
+        raise _refuse(shown, "drive letter")
+    if len(name.encode("utf-8", "surrogateescape")) > MAX_COMPONENT_BYTES:
+        raise _refuse(shown, f"a name longer than {MAX_COMPONENT_BYTES} bytes")
+    return name
+
+
+def split_relative(path: str, *, is_directory: bool) -> list[str]:
+    """Split a server-supplied relative path into checked components.
+
+    Empty and ``.`` components in directory positions are dropped (as ``pathlib`` would);
+    as the last component of a file path they are refused. A directory path may be empty
+    (the legacy ``generic-medical-image`` socket has ``relative_path == ""``).
+    """
+    if not isinstance(path, str):
+        raise _refuse(repr(path), "not a string")
+    if "\\" in path:
+        raise _refuse(path, "backslash (a Windows separator)")
+    if path.startswith("/"):
+        raise _refuse(path, "absolute path")
+    if _CONTROL.search(path):
+        raise _refuse(path, "control character (NUL, newline, ...)")
+    if _DRIVE.match(path):
+        raise _refuse(path, "drive letter")
+    raw = path.split("/")
+    if not is_directory and raw[-1] in ("", "."):
+        raise _refuse(path, "no file name")
+    return [check_component(part, original=path) for part in raw if part not in ("", ".")]
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or path.is_relative_to(root)
+
+
+def contained_target(root: Path, components: list[str], *, shown: str) -> Path:
+    """Join checked components under `root` and make sure no existing symlink leads outside.
+
+    `root` must be absolute and resolved. The longest existing ancestor of the target is
+    resolved strictly; an existing target that is a symlink is refused outright.
+    """
+    target = root.joinpath(*components)
+    probe = target
+    while not os.path.lexists(probe):
+        probe = probe.parent
+    if probe != target or not probe.is_symlink():
+        resolved = probe.resolve(strict=True)
+        if not _inside(resolved, root):
+            raise _refuse(shown, f"an existing symlink leads outside {root}")
+    else:
+        raise _refuse(shown, "the target is an existing symlink")
+    return target

@@ -1,0 +1,103 @@
+"""Job -> tasks with checked target paths: `<out>/<job pk>/<relative_path>`, as gcapi 0.16 lays
+out `download_socket_value` (images: `<relative_path>/<image pk>.<ext>` per image file).
+
+Every target is checked to stay inside the destination before anything is written, and each
+target can be claimed by one output only; a refused output becomes a Failure, the run goes on.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gcfetch.errors import UnsafePathError
+from gcfetch.outputs.paths import check_component, contained_target, split_relative
+from gcfetch.outputs.summary import Failure
+
+if TYPE_CHECKING:
+    from gcfetch.models import Job, SocketValue
+
+SUPER_KINDS = {"image": "Image", "file": "File", "value": "Value"}
+
+
+@dataclass(frozen=True)
+class Task:
+    """One output of one job. For images `target` is the directory holding the image's files."""
+
+    job_pk: str
+    socket_slug: str
+    super_kind: str  # "Image", "File" or "Value"
+    target: Path
+    relpath: str  # target relative to the destination, POSIX style
+    source: str | None  # file URL, image API URL, or the job's API URL for values
+    value: Any = None
+
+
+class Planner:
+    """Turns jobs into tasks under one destination; remembers which targets are taken."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._files: set[Path] = set()
+        self._dirs: set[Path] = set()
+        self._lock = threading.Lock()
+
+    def plan_job(self, job: Job) -> tuple[list[Task], list[Failure]]:
+        """Tasks for every output of `job`, and the outputs refused (unsafe or clashing path)."""
+        tasks: list[Task] = []
+        refused: list[Failure] = []
+        for value in job.outputs:
+            socket = value.socket or value.interface
+            try:
+                tasks.append(self._task(job, value))
+            except UnsafePathError as exc:
+                refused.append(failure(job.pk, socket.slug, socket.relative_path, exc))
+        return tasks, refused
+
+    def _task(self, job: Job, value: SocketValue) -> Task:
+        socket = value.socket or value.interface
+        kind = SUPER_KINDS.get(str(socket.super_kind).lower())
+        if kind is None:
+            raise UnsafePathError(f"unknown super_kind {socket.super_kind!r}", path=None)
+        shown = f"{job.pk}/{socket.relative_path}"
+        parts = [check_component(str(job.pk), original=shown)]
+        parts += split_relative(socket.relative_path, is_directory=kind == "Image")
+        target = contained_target(self.root, parts, shown=shown)
+        if kind == "Image":
+            self._claim(target, shown, directory=True)
+            source = value.image
+        else:
+            self._claim(target, shown, directory=False)
+            source = value.file if kind == "File" else job.api_url
+        return Task(job.pk, socket.slug, kind, target, self.relative(target), source, value.value)
+
+    def image_file_target(self, task: Task, image_pk: str, file_url: str) -> Path:
+        """`<task dir>/<image pk>.<ext>`, ext = everything after the last '.' of the file URL."""
+        name = f"{image_pk}.{file_url.rsplit('.', 1)[-1]}"
+        shown = f"{task.relpath}/{name}"
+        check_component(name, original=shown)
+        target = contained_target(
+            self.root, [*task.target.relative_to(self.root).parts, name], shown=shown
+        )
+        self._claim(target, shown, directory=False)
+        return target
+
+    def relative(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def _claim(self, target: Path, shown: str, *, directory: bool) -> None:
+        with self._lock:
+            taken = target in self._files or (not directory and target in self._dirs)
+            if taken:
+                raise UnsafePathError(
+                    f"refused server-supplied path {shown!r}: another output already writes there",
+                    path=shown,
+                )
+            (self._dirs if directory else self._files).add(target)
+
+
+def failure(job_pk: str, socket_slug: str, path: str, exc: BaseException) -> Failure:
+    """A Failure record for one output."""
+    return Failure(job_pk, socket_slug, path, str(exc), type(exc).__name__)

@@ -1,0 +1,129 @@
+"""Which jobs to download: by algorithm slug, by algorithm image, or by explicit job pks.
+
+Look-ups that can fail on bad input (unknown slug, image or job) happen at once, before any
+download starts; the job list itself is then iterated lazily, page by page.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gcfetch.errors import ConfigurationError, ObjectNotFound
+
+if TYPE_CHECKING:
+    from gcfetch.client import Client
+    from gcfetch.models import Job
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class JobSource:
+    """What was selected (for messages) and the lazily listed jobs."""
+
+    description: str
+    jobs: Iterator[Job]
+
+
+def last_segment(url: str) -> str:
+    """The pk at the end of an API URL such as `.../algorithms/images/<pk>/`."""
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def select_jobs(
+    client: Client,
+    *,
+    algorithm: str | None = None,
+    algorithm_image: str | None = None,
+    jobs: Iterable[str] | None = None,
+) -> JobSource:
+    """Resolve the selection and return the jobs it names (every status; filter later)."""
+    job_pks = list(dict.fromkeys(jobs or ()))
+    if job_pks and (algorithm or algorithm_image):
+        raise ConfigurationError("Select jobs either by algorithm / algorithm image or by pk.")
+    if job_pks:
+        return JobSource(f"{len(job_pks)} job(s)", iter([_job(client, pk) for pk in job_pks]))
+    if algorithm:
+        algo = _algorithm(client, algorithm)
+        listed = _jobs_of_algorithm(client, algo.pk)
+        if algorithm_image:
+            return JobSource(
+                f"algorithm {algorithm}, image {algorithm_image}",
+                _of_image(listed, algorithm_image),
+            )
+        return JobSource(f"algorithm {algorithm}", listed)
+    if algorithm_image:
+        image = _algorithm_image(client, algorithm_image)
+        algo_pk = last_segment(image.algorithm)
+        return JobSource(
+            f"algorithm image {algorithm_image}",
+            _of_image(_jobs_of_algorithm(client, algo_pk), last_segment(image.api_url)),
+        )
+    raise ConfigurationError(
+        "Nothing selected: give an algorithm slug, an algorithm image pk or job pks."
+    )
+
+
+def _jobs_of_algorithm(client: Client, algorithm_pk: str) -> Iterator[Job]:
+    # The server ignores ?algorithm_image= and ?status=; those are filtered on the client.
+    yield from client.algorithm_jobs.iterate_all(
+        params={"algorithm_image__algorithm": algorithm_pk}
+    )
+
+
+def _of_image(jobs: Iterator[Job], image_pk: str) -> Iterator[Job]:
+    return (job for job in jobs if last_segment(job.algorithm_image) == image_pk)
+
+
+def _algorithm(client: Client, slug: str):
+    try:
+        return client.algorithms.detail(slug=slug)
+    except ObjectNotFound as exc:
+        hint = _suggest(client, slug)
+        raise ObjectNotFound(
+            f"No algorithm with the slug {slug!r} is visible to you.{hint} "
+            "The slug is the last part of the algorithm's page URL "
+            "(https://grand-challenge.org/algorithms/<slug>/).",
+            status_code=404,
+            url=exc.url,
+        ) from exc
+
+
+def _suggest(client: Client, slug: str) -> str:
+    try:
+        slugs = [algo.slug for algo in client.algorithms.iterate_all()]
+    except Exception:  # a hint only; never hide the real error
+        logger.debug("could not list algorithms for suggestions", exc_info=True)
+        return ""
+    close = difflib.get_close_matches(slug, slugs, n=3, cutoff=0.6)
+    return f" Did you mean: {', '.join(close)}?" if close else ""
+
+
+def _algorithm_image(client: Client, pk: str):
+    try:
+        return client.algorithm_images.detail(pk=pk)
+    except ObjectNotFound as exc:
+        raise ObjectNotFound(
+            f"Algorithm image {pk} does not exist or you cannot read it: only editors of an "
+            "algorithm can read its algorithm images. If you can see the algorithm's jobs, "
+            f"use --algorithm SLUG --algorithm-image {pk}: the jobs of that image are then "
+            "kept by URL without reading the image itself.",
+            status_code=404,
+            url=exc.url,
+        ) from exc
+
+
+def _job(client: Client, pk: str) -> Job:
+    try:
+        return client.algorithm_jobs.detail(pk=pk)
+    except ObjectNotFound as exc:
+        raise ObjectNotFound(
+            f"Job {pk} does not exist or you cannot see it (only its creator and the users "
+            "it was shared with can). Check the pk on the job's page.",
+            status_code=404,
+            url=exc.url,
+        ) from exc

@@ -1,0 +1,105 @@
+"""manifest.jsonl and results.csv, without a server."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from gcfetch.models import Job
+from gcfetch.outputs.manifest import Manifest, ResultsTable, record
+
+
+def _rec(path: str, size: int, job: str = "j1", socket: str = "seg") -> dict:
+    return record(
+        job=job,
+        socket=socket,
+        super_kind="Image",
+        path=path,
+        size=size,
+        sha256="0" * 64,
+        etag='"e"',
+        url="http://h/media/x.mha",
+    )
+
+
+def test_manifest_reports_output_complete_when_files_exist_with_recorded_size(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "j1").mkdir()
+    (tmp_path / "j1" / "a.mha").write_bytes(b"1234")
+    manifest = Manifest.load(tmp_path)
+    manifest.add([_rec("j1/a.mha", 4)])
+    manifest.flush()
+    again = Manifest.load(tmp_path)
+    assert again.complete_files("j1", "seg") == 1
+    (tmp_path / "j1" / "a.mha").write_bytes(b"12")
+    assert again.complete_files("j1", "seg") == 0
+    assert again.complete_files("j2", "seg") == 0
+
+
+def test_manifest_keeps_earlier_records_when_merged_with_new_ones(tmp_path: Path) -> None:
+    first = Manifest.load(tmp_path)
+    first.add([_rec("j1/a.mha", 1)])
+    first.flush()
+    second = Manifest.load(tmp_path)
+    second.add([_rec("j2/b.mha", 2, job="j2")])
+    second.flush()
+    lines = (tmp_path / "manifest.jsonl").read_text().splitlines()
+    assert [json.loads(line)["path"] for line in lines] == ["j1/a.mha", "j2/b.mha"]
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_manifest_drops_line_when_truncated(tmp_path: Path) -> None:
+    good = json.dumps(_rec("j1/a.mha", 1))
+    (tmp_path / "manifest.jsonl").write_text(good + "\n" + good[:20])
+    assert Manifest.load(tmp_path).get("j1/a.mha") is not None
+
+
+def _job(pk: str, status: str, values: dict) -> Job:
+    outputs = [
+        {
+            "pk": n,
+            "interface": {
+                "pk": n,
+                "slug": slug,
+                "super_kind": "Value",
+                "relative_path": f"{slug}.json",
+            },
+            "value": value,
+        }
+        for n, (slug, value) in enumerate(values.items())
+    ]
+    return Job.model_validate(
+        {
+            "pk": pk,
+            "api_url": f"http://h/api/v1/algorithms/jobs/{pk}/",
+            "algorithm_image": "http://h/api/v1/algorithms/images/img1/",
+            "status": status,
+            "outputs": outputs,
+        }
+    )
+
+
+def test_results_table_writes_scalars_plain_and_others_compact_json_when_merged(
+    tmp_path: Path,
+) -> None:
+    table = ResultsTable(tmp_path)
+    table.add(_job("j1", "Succeeded", {"score": 0.5, "note": "hi", "res": {"a": [1, 2]}}))
+    table.write()
+    table = ResultsTable(tmp_path)
+    table.add(_job("j2", "Succeeded", {"score": 1, "flag": True, "note": None}))
+    table.write()
+    with (tmp_path / "results.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["job", "algorithm_image", "status", "flag", "note", "res", "score"]
+    assert rows[0] == {
+        "job": "j1",
+        "algorithm_image": "img1",
+        "status": "Succeeded",
+        "flag": "",
+        "note": "hi",
+        "res": '{"a":[1,2]}',
+        "score": "0.5",
+    }
+    assert rows[1]["flag"] == "True" and rows[1]["score"] == "1" and rows[1]["note"] == ""
