@@ -2,7 +2,203 @@
 
 from __future__ import annotations
 
+import secrets
+import signal
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
 
-sandbox_app = typer.Typer(help="A local Grand Challenge for demos, tests and benchmarks.",
-                          no_args_is_help=True)
+if TYPE_CHECKING:
+    from gcfetch.sandbox.settings import SandboxSettings
+
+sandbox_app = typer.Typer(
+    help="A local Grand Challenge for demos, tests and benchmarks: the download path of the "
+    "real API (JSON API, /media/ redirects, signed storage URLs) over real HTTP.",
+    no_args_is_help=True,
+)
+
+DEFAULT_DATA_DIR = Path(".demo-data")
+CLI_USER = "sandbox"
+
+DataOpt = Annotated[
+    Path,
+    typer.Option(
+        "--data", help="Data directory: database (SQLite by default) and blobs.", file_okay=False
+    ),
+]
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option("--database", help="SQLAlchemy URL instead of SQLite in the data directory."),
+]
+
+
+SERVE_HELP = (
+    "Start a sandbox: an API origin (/api/v1/, /media/) and a storage origin on another port, "
+    "both on 127.0.0.1 unless --host says otherwise.\n\n"
+    "The first lines printed are `key: value` pairs for scripts: base_url (ends in /api/v1/), "
+    "storage_url, token, ca_bundle (with --tls only) and data_dir; the lines after them start "
+    "with `#`. The token is the demo editor's when the data directory holds a demo (demo.json), "
+    "otherwise a new token of the user `sandbox`. Stops on Ctrl-C or SIGTERM, or after "
+    "--lifetime seconds.\n\n"
+    "Examples:\n\n"
+    "gcfetch sandbox serve --demo\n\n"
+    "gcfetch sandbox serve --demo --tls --port 8443 --lifetime 600\n\n"
+    'curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:$PORT/api/v1/algorithms/jobs/'
+)
+DEMO_HELP = (
+    "Build the deterministic demo data set into an empty data directory.\n\n"
+    "Two algorithms (lung-nodule-detector is public), three algorithm images, jobs in every "
+    "status, outputs of every socket kind (.mha and TIFF images, values, PDF, CSV, PNG and JSON "
+    "files) and the users editor, viewer, outsider and inactive, whose tokens (fixed by --seed) "
+    "are in <data>/demo.json. Running it again with the same options changes nothing.\n\n"
+    "Examples:\n\n"
+    "gcfetch sandbox demo\n\n"
+    "gcfetch sandbox demo --data /tmp/bench --jobs 10000 --large-file-mib 2048"
+)
+
+
+@sandbox_app.command(help=SERVE_HELP)
+def serve(
+    data: DataOpt = DEFAULT_DATA_DIR,
+    host: Annotated[str, typer.Option(help="Address to bind; loopback by default.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="API origin port; 0 picks a free one.")] = 0,
+    storage_port: Annotated[int, typer.Option(help="Storage origin port; 0 picks one.")] = 0,
+    tls: Annotated[
+        bool, typer.Option("--tls", help="Serve https with a fresh trustme CA.")
+    ] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Build the demo data first if absent.")
+    ] = False,
+    database: DatabaseOpt = None,
+    link_lifetime: Annotated[
+        int, typer.Option(help="Seconds a signed storage URL stays valid.")
+    ] = 300,
+    lifetime: Annotated[
+        float, typer.Option(help="Stop by itself after this many seconds; 0 runs until stopped.")
+    ] = 0,
+) -> None:
+    """Start a sandbox; see SERVE_HELP."""
+    from gcfetch.sandbox import Sandbox, SandboxSettings
+
+    settings = SandboxSettings(
+        data_dir=data,
+        database_url=database,
+        host=host,
+        api_port=port,
+        storage_port=storage_port,
+        tls=tls,
+        link_lifetime=link_lifetime,
+    )
+    token = _token(settings, demo)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    sandbox = Sandbox(settings).start()
+    try:
+        lines = [
+            f"base_url: {sandbox.base_url}",
+            f"storage_url: {sandbox.storage_url}",
+            f"token: {token}",
+        ]
+        if sandbox.ca_path is not None:
+            lines.append(f"ca_bundle: {sandbox.ca_path.resolve()}")
+        lines += [
+            f"data_dir: {data.resolve()}",
+            f"# try: curl{' --cacert ' + str(sandbox.ca_path) if sandbox.ca_path else ''} "
+            f'-H "Authorization: Bearer {token}" {sandbox.base_url}algorithms/jobs/',
+            "# stop with Ctrl-C" + (f" (stops by itself after {lifetime:g} s)" if lifetime else ""),
+        ]
+        for line in lines:
+            typer.echo(line)
+        _wait(stop, lifetime)
+    finally:
+        sandbox.stop()
+
+
+def _wait(stop: threading.Event, lifetime: float) -> None:
+    """Block until a signal sets `stop` or `lifetime` seconds (if > 0) have passed."""
+    deadline = time.monotonic() + lifetime if lifetime > 0 else None
+    while not stop.is_set():
+        remaining = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())
+        if remaining <= 0:
+            return
+        stop.wait(remaining)
+
+
+def _token(settings: SandboxSettings, demo: bool) -> str:
+    """The demo editor's token, building the demo first with --demo; else a new CLI token."""
+    from gcfetch.sandbox.demo import DEMO_FILE, build_demo, load_demo_info
+
+    if (settings.data_dir / DEMO_FILE).exists():
+        return load_demo_info(settings.data_dir).tokens["editor"]
+    if demo:
+        return build_demo(settings).tokens["editor"]
+    return _new_cli_token(settings)
+
+
+def _new_cli_token(settings: SandboxSettings) -> str:
+    """Create (if needed) the user `sandbox` and give it a new token; returns it in clear."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from gcfetch.sandbox.db import make_engine
+    from gcfetch.sandbox.deps import token_digest
+    from gcfetch.sandbox.tables import Token, User
+
+    token = secrets.token_hex(32)
+    engine = make_engine(settings)
+    try:
+        with Session(engine) as session:
+            user = session.scalar(select(User).where(User.username == CLI_USER))
+            if user is None:
+                user = User(username=CLI_USER, is_active=True)
+                session.add(user)
+                session.flush()
+            session.add(Token(user_id=user.id, digest=token_digest(token), expiry=None))
+            session.commit()
+    finally:
+        engine.dispose()
+    return token
+
+
+@sandbox_app.command(help=DEMO_HELP)
+def demo(
+    data: DataOpt = DEFAULT_DATA_DIR,
+    jobs: Annotated[int, typer.Option(help="Number of jobs, mostly Succeeded.", min=0)] = 60,
+    large_file_mib: Annotated[
+        int, typer.Option(help="Add one job whose image output is this many MiB.", min=0)
+    ] = 0,
+    seed: Annotated[int, typer.Option(help="Seed: same seed, same data set and tokens.")] = 0,
+    database: DatabaseOpt = None,
+) -> None:
+    """Build the demo data set; see DEMO_HELP."""
+    from gcfetch.sandbox import SandboxSettings
+    from gcfetch.sandbox.demo import build_demo
+
+    started = time.monotonic()
+    try:
+        info = build_demo(
+            SandboxSettings(data_dir=data, database_url=database),
+            jobs=jobs,
+            large_file_mib=large_file_mib,
+            seed=seed,
+        )
+    except FileExistsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    counts = Counter(info.jobs.values())
+    typer.echo(f"demo data in {data.resolve()} ({time.monotonic() - started:.1f} s)")
+    typer.echo(f"algorithms: {', '.join(info.algorithms)} (public: {info.public_algorithm})")
+    typer.echo(
+        f"jobs: {len(info.jobs)} ("
+        + ", ".join(f"{status} {n}" for status, n in counts.most_common())
+        + ")"
+    )
+    if info.large_file_job:
+        typer.echo(f"large file job: {info.large_file_job} ({info.large_file_mib} MiB)")
+    typer.echo(f"token (editor): {info.tokens['editor']}")
+    typer.echo(f"start it: gcfetch sandbox serve --data {data}")
