@@ -3,6 +3,8 @@
 `import gcfetch as gcapi` runs scripts written for the official client on the download path.
 """
 
+from gcfetch import models
+from gcfetch.client import Client
 from gcfetch.errors import (
     APIError,
     AuthenticationError,
@@ -12,22 +14,48 @@ from gcfetch.errors import (
     MultipleObjectsReturned,
     ObjectNotFound,
     ServerError,
+    TransferCancelled,
     TransferError,
     UnsafePathError,
 )
+from gcfetch.models import (
+    Algorithm,
+    AlgorithmImage,
+    Image,
+    ImageFile,
+    Job,
+    Socket,
+    SocketValue,
+)
+from gcfetch.resources import PageResult
+from gcfetch.retry import RetryPolicy
+from gcfetch.transfer import TransferResult
 
 __version__ = "0.1.0"
 
 __all__ = [
     "APIError",
+    "Algorithm",
+    "AlgorithmImage",
     "AuthenticationError",
+    "Client",
     "ConfigurationError",
     "GCFetchError",
+    "Image",
+    "ImageFile",
     "IntegrityError",
+    "Job",
     "MultipleObjectsReturned",
     "ObjectNotFound",
+    "PageResult",
+    "RetryPolicy",
     "ServerError",
+    "Socket",
+    "SocketValue",
+    "TransferCancelled",
     "TransferError",
+    "TransferResult",
     "UnsafePathError",
     "__version__",
+    "models",
 ]

@@ -24,3 +24,10 @@ def resolve(argument: str | None, env_name: str, default: str | None = None) -> 
     if value:
         return value
     return default
+
+
+API_TOKEN_HELP_URL = "https://grand-challenge.org/settings/api-tokens/"
+MAX_REDIRECTS = 10
+MAX_LINK_RENEWALS = 3
+MAX_RESUMES = 3
+EXTRA_CONNECTIONS = 4

@@ -8,7 +8,8 @@
     │   └── ServerError         5xx after retries
     ├── MultipleObjectsReturned
     ├── TransferError           connection dropped, truncated body, after retries
-    │   └── IntegrityError      size / checksum mismatch
+    │   ├── IntegrityError      size / checksum mismatch
+    │   └── TransferCancelled   the caller cancelled; the .part file is kept
     └── UnsafePathError         a server-supplied path would escape the destination
 
 Messages name the problem and the fix. They never contain the token.
@@ -33,8 +34,14 @@ class ConfigurationError(GCFetchError, RuntimeError):
 class APIError(GCFetchError):
     """The API answered with an error status."""
 
-    def __init__(self, message: str, *, status_code: int | None = None, url: str | None = None,
-                 server_message: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        url: str | None = None,
+        server_message: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.url = url
@@ -76,3 +83,7 @@ class UnsafePathError(GCFetchError):
     def __init__(self, message: str, *, path: str | None = None) -> None:
         super().__init__(message)
         self.path = path
+
+
+class TransferCancelled(TransferError):
+    """The caller asked a transfer to stop; the `.part` file is kept for a later resume."""

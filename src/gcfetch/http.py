@@ -1,0 +1,313 @@
+"""The one place that sends requests: token, origin check, redirects, retries, errors, streaming.
+
+Rules kept here and nowhere else:
+- only URLs on the API origin (scheme, host, port of the base URL) may be requested directly;
+  anything else is refused before a request is made (gcapi: "Invalid target URL");
+- the token is attached by `_TokenAuth`, per request, and only when the request's origin is the
+  API origin, so redirects to storage (which gcfetch follows itself) never carry it;
+- httpx exceptions are translated into gcfetch's error tree, always with `raise ... from`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Generator, Iterator, Mapping
+from contextlib import contextmanager
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import httpx
+
+from gcfetch import config
+from gcfetch.errors import (
+    APIError,
+    AuthenticationError,
+    ConfigurationError,
+    ObjectNotFound,
+    ServerError,
+    TransferError,
+)
+from gcfetch.retry import Outcome, RetryPolicy, RetryState
+
+logger = logging.getLogger(__name__)
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_READ_ERRORS = (
+    httpx.ReadError,
+    httpx.ReadTimeout,
+    httpx.WriteError,
+    httpx.WriteTimeout,
+    httpx.RemoteProtocolError,
+)
+Origin = tuple[str, str, int | None]
+
+
+def origin_of(url: httpx.URL | str) -> Origin:
+    """(scheme, host, port) with the scheme's default port filled in."""
+    url = httpx.URL(url)
+    scheme = url.scheme.lower()
+    return scheme, url.host.lower(), url.port or _DEFAULT_PORTS.get(scheme)
+
+
+def _user_agent() -> str:
+    try:
+        return f"gcfetch/{version('gcfetch')}"
+    except PackageNotFoundError:
+        return "gcfetch"
+
+
+class _Secret:
+    """Holds the token; its repr and str never show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def __repr__(self) -> str:
+        return "<hidden token>"
+
+    __str__ = __repr__
+
+    def reveal(self) -> str:
+        return self._value
+
+
+class _TokenAuth(httpx.Auth):
+    """Adds `Authorization: Bearer <token>` to requests for the API origin only."""
+
+    def __init__(self, token: _Secret | None, api_origin: Origin) -> None:
+        self._token = token
+        self._api_origin = api_origin
+
+    def __repr__(self) -> str:
+        return f"_TokenAuth(token={self._token!r})"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if origin_of(request.url) == self._api_origin:
+            if self._token is not None and "Authorization" not in request.headers:
+                request.headers["Authorization"] = f"Bearer {self._token.reveal()}"
+        else:
+            request.headers.pop("Authorization", None)
+        yield request
+
+
+class HttpSession:
+    """Owns one httpx.Client (connection pool sized for `max_concurrent_downloads` + a few)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        verify: bool | str = True,
+        timeout: float = config.DEFAULT_TIMEOUT,
+        max_concurrent_downloads: int = config.DEFAULT_MAX_CONCURRENT_DOWNLOADS,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url
+        self.api_origin = origin_of(base_url)
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._auth = _TokenAuth(_Secret(token) if token else None, self.api_origin)
+        pool = max_concurrent_downloads + config.EXTRA_CONNECTIONS
+        self._client = httpx.Client(
+            verify=verify,
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
+            transport=transport,
+            headers={"Accept": "application/json", "User-Agent": _user_agent()},
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"HttpSession(base_url={self.base_url!r})"
+
+    def close(self) -> None:
+        self._client.close()
+
+    def check_url(self, url: str | httpx.URL) -> httpx.URL:
+        """Return the URL if it is on the API origin, else refuse it (no request is made)."""
+        target = httpx.URL(str(url))
+        if not target.is_absolute_url or origin_of(target) != self.api_origin:
+            raise ConfigurationError(
+                f"Invalid target URL: {display_url(target)}. gcfetch sends requests with your "
+                f"token only to the API origin of base_url ({self.base_url}); use a URL on that "
+                "host, or set base_url (or GRAND_CHALLENGE_API_URL) to the host you mean."
+            )
+        return target
+
+    def request(
+        self,
+        method: str,
+        url: str | httpx.URL,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        follow_redirects: bool = False,
+        raise_for_status: bool = True,
+    ) -> httpx.Response:
+        """Send one request to the API origin (retried), optionally following redirects.
+
+        The body is read. Non-2xx answers raise (401 AuthenticationError, 404 ObjectNotFound,
+        5xx ServerError, other APIError; a redirect that is not followed is an APIError too, as
+        in gcapi 0.13) unless `raise_for_status=False`.
+        """
+        target = self.check_url(url)
+        response = self._send(method, target, params=params, json=json, headers=headers)
+        hops = 0
+        while follow_redirects and response.is_redirect:
+            if hops >= config.MAX_REDIRECTS:
+                raise APIError(
+                    f"Too many redirects ({hops}) starting from {display_url(url)}.",
+                    status_code=response.status_code,
+                    url=display_url(url),
+                )
+            target = target.join(response.headers["Location"])
+            if response.status_code == 303 or (
+                response.status_code in (301, 302) and method.upper() == "POST"
+            ):
+                method, json = "GET", None
+            response = self._send(method, target, headers=headers)
+            hops += 1
+        if raise_for_status:
+            self.raise_for_status(response)
+        return response
+
+    @contextmanager
+    def stream_file(
+        self, media_url: str, *, headers: Mapping[str, str] | None = None
+    ) -> Iterator[httpx.Response]:
+        """Yield the streamed storage response (200 or 206) for a `/media/` URL.
+
+        The first hop goes to the API origin with the token and is not followed automatically;
+        the `Location` is then fetched without the token, with `headers` (e.g. Range). A 403
+        from another origin (an expired signed link) is renewed by asking `media_url` again.
+        """
+        renewals = 0
+        while True:
+            first = self._send("GET", self.check_url(media_url), stream=True)
+            if not first.is_redirect:
+                response = first
+            else:
+                first.close()
+                storage_url = first.request.url.join(first.headers["Location"])
+                response = self._send("GET", storage_url, headers=headers, stream=True)
+                expired = response.status_code == 403 and origin_of(storage_url) != self.api_origin
+                if expired and renewals < config.MAX_LINK_RENEWALS:
+                    response.close()
+                    renewals += 1
+                    logger.debug("storage link refused (403); asking %s again", media_url)
+                    continue
+            break
+        try:
+            if not response.is_success:
+                response.read()
+                self.raise_for_status(response)
+            yield response
+        except httpx.HTTPError as exc:
+            raise TransferError(
+                f"The download of {display_url(media_url)} broke off ({type(exc).__name__}: "
+                f"{exc}); run it again to resume.",
+                url=media_url,
+            ) from exc
+        finally:
+            response.close()
+
+    def _send(
+        self,
+        method: str,
+        url: httpx.URL,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
+    ) -> httpx.Response:
+        """One request, retried per the policy; never follows redirects."""
+        state = RetryState()
+        while True:
+            request = self._client.build_request(
+                method, url, params=params, json=json, headers=headers
+            )
+            try:
+                response = self._client.send(request, stream=stream, auth=self._auth)
+            except (*_CONNECT_ERRORS, *_READ_ERRORS) as exc:
+                kind = "connect" if isinstance(exc, _CONNECT_ERRORS) else "read"
+                decision = self.retry.decide(state, Outcome(method, error=kind))
+                logger.debug("%s %s -> %s", method, display_url(url), type(exc).__name__)
+                if decision is None:
+                    raise TransferError(
+                        f"{method} {display_url(url)} failed after {state.total} retries: "
+                        f"{type(exc).__name__}: {exc}. Check your network and the base URL.",
+                        url=display_url(url),
+                    ) from exc
+            except httpx.HTTPError as exc:
+                raise TransferError(
+                    f"{method} {display_url(url)} failed: {type(exc).__name__}: {exc}",
+                    url=display_url(url),
+                ) from exc
+            else:
+                logger.debug("%s %s -> %s", method, display_url(url), response.status_code)
+                outcome = Outcome(
+                    method,
+                    status=response.status_code,
+                    retry_after=response.headers.get("Retry-After"),
+                )
+                decision = None if response.is_success else self.retry.decide(state, outcome)
+                if decision is None:
+                    return response
+                response.close()
+            self._sleep(decision.delay)
+            state = decision.state
+
+    def raise_for_status(self, response: httpx.Response) -> None:
+        """Raise the most specific gcfetch error for a non-2xx response (body must be read)."""
+        if response.is_success:
+            return
+        status = response.status_code
+        url = display_url(response.request.url)
+        detail = server_message(response)
+        said = f": {detail}" if detail else ""
+        head = f"{response.request.method} {url} answered {status} {response.reason_phrase}{said}"
+        kwargs: dict[str, Any] = {"status_code": status, "url": url, "server_message": detail}
+        if response.is_redirect:
+            raise APIError(f"{head}. Pass follow_redirects=True to follow it.", **kwargs)
+        if status == 401:
+            raise AuthenticationError(
+                f"{head}. Set {config.TOKEN_ENV} (or pass token=) to a valid personal API "
+                f"token; create one at {config.API_TOKEN_HELP_URL}.",
+                **kwargs,
+            )
+        if status == 404:
+            raise ObjectNotFound(
+                f"{head}. The object does not exist or your token's user may not see it "
+                "(Grand Challenge answers 404 for both).",
+                **kwargs,
+            )
+        if status >= 500:
+            raise ServerError(f"{head}. The server failed; try again later.", **kwargs)
+        raise APIError(f"{head}.", **kwargs)
+
+
+def display_url(url: str | httpx.URL) -> str:
+    """The URL for messages and logs: the query is dropped (signed links carry secrets)."""
+    return str(httpx.URL(str(url)).copy_with(query=None, fragment=None))
+
+
+def server_message(response: httpx.Response) -> str | None:
+    """The server's explanation: `detail` of a JSON body, else the compact JSON, else None."""
+    if not response.headers.get("Content-Type", "").startswith("application/json"):
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if isinstance(body, dict) and "detail" in body:
+        return str(body["detail"])
+    return str(body)[:500]

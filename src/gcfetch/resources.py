@@ -1,0 +1,240 @@
+"""Resource[T]: page / iterate_all / detail / list for one API endpoint; one small class each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Generic, TypeVar, overload
+from urllib.parse import urlsplit
+
+from gcfetch import config, models, transfer
+from gcfetch.errors import GCFetchError, MultipleObjectsReturned, ObjectNotFound
+from gcfetch.http import HttpSession
+
+T = TypeVar("T", bound=models.Model)
+
+
+class PageResult(Sequence[T]):
+    """One page of a list: a sequence of models with `offset`, `limit` and `total_count`."""
+
+    def __init__(self, items: list[T], *, offset: int, limit: int, total_count: int) -> None:
+        self._items = items
+        self.offset = offset
+        self.limit = limit
+        self.total_count = total_count
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+    def __getitem__(self, index: int | slice) -> T | list[T]:
+        return self._items[index]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return (
+            f"PageResult(offset={self.offset}, limit={self.limit}, "
+            f"total_count={self.total_count}, items={len(self._items)})"
+        )
+
+
+class Resource(Generic[T]):
+    """Read access to one list endpoint below the base URL."""
+
+    base_path: ClassVar[str]
+    model: ClassVar[type[models.Model]]
+
+    def __init__(self, http: HttpSession) -> None:
+        self._http = http
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r})"
+
+    @property
+    def url(self) -> str:
+        return self._http.base_url + self.base_path
+
+    def list(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The raw JSON envelope of the first page: count, next, previous, results."""
+        return self._get(self.url, dict(params or {}))
+
+    def page(
+        self,
+        offset: int = 0,
+        limit: int = config.DEFAULT_PAGE_LIMIT,
+        params: Mapping[str, Any] | None = None,
+    ) -> PageResult[T]:
+        """One page of models; the caller's `params` are not changed."""
+        body = self._get(self.url, {**(params or {}), "offset": offset, "limit": limit})
+        return PageResult(
+            self._parse_all(body["results"]),
+            offset=offset,
+            limit=limit,
+            total_count=body["count"],
+        )
+
+    def iterate_all(self, params: Mapping[str, Any] | None = None) -> Iterator[T]:
+        """Every object, page by page, lazily, following `next` (no extra empty request)."""
+        query = {"offset": 0, "limit": config.DEFAULT_PAGE_LIMIT, **(params or {})}
+        return self._iterate(query)
+
+    def _iterate(self, query: dict[str, Any]) -> Iterator[T]:
+        body = self._get(self.url, query)
+        while True:
+            yield from self._parse_all(body["results"])
+            next_url = body.get("next")
+            if not next_url or not body["results"]:
+                return
+            body = self._get(next_url, None)
+
+    def detail(self, pk: Any = None, api_url: str | None = None, **params: Any) -> T:
+        """One object by `pk`, by `api_url`, or by filters (exactly one of the three).
+
+        Filters must match exactly one object: none raises ObjectNotFound, several raise
+        MultipleObjectsReturned.
+        """
+        if len([given for given in (pk, api_url, params) if given]) != 1:
+            raise ValueError("Exactly one of pk, api_url or filter parameters must be given.")
+        if pk:
+            return self._parse(self._get(f"{self.url}{pk}/", None))
+        if api_url:
+            return self._parse(self._get(api_url, None))
+        found = self.page(limit=2, params=params)
+        if found.total_count == 0 or not found:
+            raise ObjectNotFound(
+                f"No object at {self.url} matches {params}; check the filter values.",
+                url=self.url,
+            )
+        if found.total_count > 1 or len(found) > 1:
+            raise MultipleObjectsReturned(
+                f"{found.total_count} objects at {self.url} match {params}; "
+                "add filters or look it up by pk."
+            )
+        return found[0]
+
+    def _get(self, url: str, params: dict[str, Any] | None) -> Any:
+        return self._http.request("GET", url, params=params).json()
+
+    def _parse(self, data: Any) -> T:
+        return self.model.model_validate(data)  # type: ignore[return-value]
+
+    def _parse_all(self, results: list[Any]) -> list[T]:
+        return [self._parse(item) for item in results]
+
+
+class Algorithms(Resource[models.Algorithm]):
+    base_path = "algorithms/"
+    model = models.Algorithm
+
+
+class AlgorithmImages(Resource[models.AlgorithmImage]):
+    base_path = "algorithms/images/"
+    model = models.AlgorithmImage
+
+
+class AlgorithmJobs(Resource[models.Job]):
+    base_path = "algorithms/jobs/"
+    model = models.Job
+
+
+class Interfaces(Resource[models.Socket]):
+    base_path = "components/interfaces/"
+    model = models.Socket
+
+
+class Archives(Resource[models.Archive]):
+    base_path = "archives/"
+    model = models.Archive
+
+
+class ArchiveItems(Resource[models.ArchiveItem]):
+    base_path = "archives/items/"
+    model = models.ArchiveItem
+
+
+class DisplaySets(Resource[models.DisplaySet]):
+    base_path = "reader-studies/display-sets/"
+    model = models.DisplaySet
+
+
+class ReaderStudies(Resource[models.ReaderStudy]):
+    base_path = "reader-studies/"
+    model = models.ReaderStudy
+
+    def __init__(self, http: HttpSession) -> None:
+        super().__init__(http)
+        self.display_sets = DisplaySets(http)
+
+
+class Images(Resource[models.Image]):
+    base_path = "cases/images/"
+    model = models.Image
+
+    def download(
+        self,
+        *,
+        output_directory: str | Path | None = None,
+        filename: str | Path | None = None,
+        image_type: Any = None,
+        pk: str | None = None,
+        url: str | None = None,
+        files: list[Any] | None = None,
+        **params: Any,
+    ) -> list[Path]:
+        """Download an image's files, streamed and atomic; returns the written paths.
+
+        gcapi 0.14+ form (with `output_directory`): each file goes to
+        `<output_directory>/<filename or image pk>.<ext>` ("image" when `files=` is given) and an
+        existing file raises FileExistsError. gcapi 0.13 form (`filename` only): each file goes
+        to `<filename's parent>/<filename's name>.<ext>`, overwriting. `ext` is everything after
+        the last "." of the file URL. `image_type` ("MHD", "TIFF", "DZI", or gcapi's enum) is
+        compared case-insensitively, which fixes gcapi's bug that made it match nothing.
+        """
+        if len([given for given in (pk, url, files, params) if given]) != 1:
+            raise ValueError("Exactly one of pk, url, files or params must be specified.")
+        image = None
+        if not files:
+            image = self.detail(pk=pk) if pk else self.detail(api_url=url, **params)
+            if image.dicom_image_set:
+                raise GCFetchError(
+                    f"Image {image.pk} is a DICOM image set; gcfetch cannot download those yet."
+                )
+            files = image.files
+        if output_directory is None:
+            if filename is None:
+                raise TypeError(
+                    "images.download() needs output_directory= (gcapi 0.14+) or filename= "
+                    "(gcapi 0.13)."
+                )
+            base = Path(filename).absolute()
+            directory, stem, overwrite = base.parent, base.name, True
+        else:
+            directory = Path(output_directory)
+            stem = str(filename) if filename else (image.pk if image else "image")
+            overwrite = False
+        directory.mkdir(parents=True, exist_ok=True)
+        wanted = _type_name(image_type)
+        written = []
+        for file in (models.ImageFile.model_validate(f, from_attributes=True) for f in files):
+            if wanted and file.image_type.upper() != wanted:
+                continue
+            target = directory / f"{stem}.{_extension(file.file)}"
+            if not overwrite and target.exists():
+                raise FileExistsError(f"{target} already exists; remove it or pick another place.")
+            transfer.download(self._http, file.file, target)
+            written.append(target)
+        return written
+
+
+def _type_name(image_type: Any) -> str | None:
+    """ "MHD" for "mhd", "MHD", or an enum member whose value is "MHD"."""
+    if not image_type:
+        return None
+    return str(getattr(image_type, "value", image_type)).upper()
+
+
+def _extension(file_url: str) -> str:
+    """Everything after the last "." of the URL's path, as gcapi names downloaded files."""
+    return urlsplit(file_url).path.rsplit(".", 1)[-1]

@@ -1,0 +1,219 @@
+"""One URL -> one file: `.part` file, Range resume, size check, sha256, fsync, os.replace.
+
+`<target>.part` holds the bytes so far and `<target>.part.json` the storage ETag and the URL, so
+a later call resumes with `Range: bytes=N-` and `If-Range: <etag>`. Bytes are appended only when
+the answer is a 206 whose Content-Range starts at N; anything else starts the file over. A final
+path never holds a partial file. Memory use does not depend on the file size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import logging
+import os
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import httpx
+
+from gcfetch import config
+from gcfetch.errors import APIError, IntegrityError, TransferCancelled, TransferError
+from gcfetch.http import HttpSession, display_url
+
+logger = logging.getLogger(__name__)
+
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    path: Path
+    size: int
+    sha256: str
+    etag: str | None
+    bytes_received: int
+    resumed: bool
+
+
+class _StartOver(TransferError):
+    """The `.part` file was dropped because the server could not continue it; start again."""
+
+
+@dataclass
+class _Progress:
+    received: int = 0
+    resumed: bool = False
+
+
+def download(
+    http: HttpSession,
+    url: str,
+    target: Path,
+    *,
+    on_bytes: Callable[[int], None] | None = None,
+    cancel: threading.Event | None = None,
+    chunk_size: int = config.CHUNK_SIZE,
+) -> TransferResult:
+    """Move the bytes behind `url` (a `/media/` URL) into `target`, atomically.
+
+    Resumes an existing `<target>.part`; retries a broken-off body up to config.MAX_RESUMES
+    times from where it stopped. Raises IntegrityError on a size mismatch (the `.part` is
+    removed), TransferCancelled when `cancel` is set (the `.part` is kept), TransferError for
+    a full disk or a transfer that keeps breaking off.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = target.with_name(target.name + ".part")
+    progress = _Progress()
+    for attempt in range(config.MAX_RESUMES + 1):
+        before = progress.received
+        try:
+            return _attempt(http, url, target, part, progress, on_bytes, cancel, chunk_size)
+        except (IntegrityError, TransferCancelled):
+            raise
+        except TransferError as exc:
+            moved_on = progress.received > before or isinstance(exc, _StartOver)
+            if attempt == config.MAX_RESUMES or not moved_on:
+                raise
+            logger.debug("resuming %s after: %s", display_url(url), exc)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _attempt(
+    http: HttpSession,
+    url: str,
+    target: Path,
+    part: Path,
+    progress: _Progress,
+    on_bytes: Callable[[int], None] | None,
+    cancel: threading.Event | None,
+    chunk_size: int,
+) -> TransferResult:
+    sidecar = part.with_name(part.name + ".json")
+    offset = part.stat().st_size if part.exists() else 0
+    etag = _read_etag(sidecar, url) if offset else None
+    headers = {"Range": f"bytes={offset}-", "If-Range": etag} if offset and etag else {}
+    try:
+        with http.stream_file(url, headers=headers) as response:
+            start, total = _placement(response)
+            append = bool(headers) and response.status_code == 206
+            if start != (offset if append else 0):
+                part.unlink(missing_ok=True)
+                raise _StartOver(f"The storage sent bytes from {start}, not {offset}.", url=url)
+            etag = response.headers.get("ETag")
+            _write_json(sidecar, {"etag": etag, "url": url})
+            with open(part, "ab" if append else "wb") as out:
+                digest = _hash_existing(part) if append else hashlib.sha256()
+                progress.resumed = progress.resumed or (append and offset > 0)
+                for chunk in response.iter_raw(chunk_size):
+                    if cancel is not None and cancel.is_set():
+                        raise TransferCancelled(
+                            f"Download of {target.name} cancelled; {part} kept for a resume.",
+                            url=url,
+                            path=target,
+                        )
+                    _write(out, chunk, part)
+                    digest.update(chunk)
+                    progress.received += len(chunk)
+                    if on_bytes is not None:
+                        on_bytes(len(chunk))
+                _write(out, b"", part, flush=True)
+                size = out.tell()
+    except APIError as exc:
+        if exc.status_code == 416 and offset:
+            part.unlink(missing_ok=True)
+            raise _StartOver("The stored range no longer fits; starting over.", url=url) from exc
+        raise
+    if total is not None and size != total:
+        part.unlink(missing_ok=True)
+        sidecar.unlink(missing_ok=True)
+        raise IntegrityError(
+            f"{target.name}: received {size} bytes but the server announced {total}; "
+            "the partial file was removed, run again to retry.",
+            url=url,
+            path=target,
+        )
+    os.replace(part, target)
+    _fsync_directory(target.parent)
+    sidecar.unlink(missing_ok=True)
+    return TransferResult(
+        path=target,
+        size=size,
+        sha256=digest.hexdigest(),
+        etag=etag,
+        bytes_received=progress.received,
+        resumed=progress.resumed,
+    )
+
+
+def _placement(response: httpx.Response) -> tuple[int, int | None]:
+    """(first byte offset, full size or None) of the body, from the status and headers."""
+    if response.status_code == 206:
+        match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", "").strip())
+        if match is None:
+            raise TransferError(
+                "The storage answered 206 without a usable Content-Range.", url=str(response.url)
+            )
+        total = None if match.group(3) == "*" else int(match.group(3))
+        return int(match.group(1)), total
+    length = response.headers.get("Content-Length")
+    return 0, int(length) if length and length.isdigit() else None
+
+
+def _write(out: BinaryIO, chunk: bytes, part: Path, *, flush: bool = False) -> None:
+    """Write (or flush and fsync); a full disk becomes a TransferError naming the directory."""
+    try:
+        if chunk:
+            out.write(chunk)
+        if flush:
+            out.flush()
+            os.fsync(out.fileno())
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise TransferError(
+                f"No space left on the device holding {part.parent}; free some space and run "
+                f"again to resume from {part.name}.",
+                path=part,
+            ) from exc
+        raise
+
+
+def _hash_existing(part: Path) -> hashlib._Hash:
+    digest = hashlib.sha256()
+    with open(part, "rb") as existing:
+        while block := existing.read(config.CHUNK_SIZE):
+            digest.update(block)
+    return digest
+
+
+def _read_etag(sidecar: Path, url: str) -> str | None:
+    """The ETag recorded for this `.part`, if it was recorded for the same URL."""
+    try:
+        record = json.loads(sidecar.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("url") != url:
+        return None
+    etag = record.get("etag")
+    return etag if isinstance(etag, str) and etag else None
+
+
+def _write_json(path: Path, record: dict[str, object]) -> None:
+    path.write_text(json.dumps(record))
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename durable where the platform allows it (not on Windows)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
