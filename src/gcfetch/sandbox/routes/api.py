@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
+from starlette.routing import compile_path
 
 from gcfetch.sandbox.responses import detail_response, html_not_found, json_response
 from gcfetch.sandbox.routes.algorithm_images import algorithm_images_router
@@ -35,15 +36,26 @@ def api_router() -> APIRouter:
     """Everything below `/api/v1`; the specific routes come before the catch-all."""
     router = APIRouter()
     # algorithms/images/ and algorithms/jobs/ before algorithms/{pk}/, which would match them
-    for child in (
+    children = (
         version_router(),
         algorithm_images_router(),
         jobs_router(),
         algorithms_router(),
         images_router(),
         interfaces_router(),
-    ):
+    )
+    patterns = [
+        compile_path(route.path)[0]
+        for child in children
+        for route in child.routes
+        if isinstance(route, APIRoute) and "GET" in route.methods
+    ]
+    for child in children:
         router.include_router(child)
+
+    def resolves(path: str) -> bool:
+        """Whether a GET on `path` (below `/api/v1`) would reach one of the views."""
+        return any(pattern.match(path) for pattern in patterns)
 
     @router.api_route("/", methods=READ_METHODS)
     def api_root(request: Request, _user: UserDep) -> Response:
@@ -58,10 +70,10 @@ def api_router() -> APIRouter:
     @router.api_route("/{rest:path}", methods=_ALL_METHODS, include_in_schema=False)
     def fallback(request: Request, rest: str, _user: UserDep) -> Response:
         """Unslashed paths -> 301, other methods on a resource -> 405, otherwise HTML 404."""
-        path = request.url.path
+        path = "/" + rest
         if not path.endswith("/"):
-            return _append_slash(request) if _resolves(request, path + "/") else html_not_found()
-        if _resolves(request, path):
+            return _append_slash(request) if resolves(path + "/") else html_not_found()
+        if resolves(path):
             return detail_response(
                 405,
                 f'Method "{request.method}" not allowed.',
@@ -77,13 +89,3 @@ def _append_slash(request: Request) -> Response:
     if request.url.query:
         target += "?" + request.url.query
     return RedirectResponse(target, status_code=301)
-
-
-def _resolves(request: Request, path: str) -> bool:
-    """Whether a GET on `path` would reach one of the API's own views."""
-    for route in request.app.router.routes:
-        if not isinstance(route, APIRoute) or route.name in {"fallback", "api_root_without_slash"}:
-            continue
-        if "GET" in route.methods and route.path_regex.match(path):
-            return True
-    return False
