@@ -105,6 +105,7 @@ class Serializer:
     def __init__(self, origin: str) -> None:
         self.origin = origin.rstrip("/")
         self._api = f"{self.origin}/api/v1"
+        self._sockets: dict[int, dict[str, Any]] = {}
 
     def media_url(self, key: str) -> str:
         return f"{self.origin}/media/{key}"
@@ -119,6 +120,12 @@ class Serializer:
         return f"{self._api}/cases/images/{pk}/"
 
     def socket(self, socket: Socket) -> dict[str, Any]:
+        """The Socket object; built once per socket and request, then shared."""
+        if socket.pk not in self._sockets:
+            self._sockets[socket.pk] = self._socket(socket)
+        return self._sockets[socket.pk]
+
+    def _socket(self, socket: Socket) -> dict[str, Any]:
         return {
             "title": socket.title,
             "description": socket.description,
