@@ -75,8 +75,10 @@ def contained_target(root: Path, components: list[str], *, shown: str) -> Path:
     """
     target = root.joinpath(*components)
     probe = target
-    while not os.path.lexists(probe):
+    while probe != root and not os.path.lexists(probe):
         probe = probe.parent
+    if not os.path.lexists(probe):  # the destination itself does not exist yet (dry run)
+        return target
     if probe != target or not probe.is_symlink():
         resolved = probe.resolve(strict=True)
         if not _inside(resolved, root):
