@@ -35,15 +35,31 @@ class CountingTransport(httpx.BaseTransport):
         return [r.url.path for r in self.requests if r.url.path.startswith(prefix)]
 
 
-def add_output(sandbox, job_pk: str, slug: str, relative_path: str, super_kind: str,
-               *, value=None, image_pk: str | None = None) -> None:
+def add_output(
+    sandbox,
+    job_pk: str,
+    slug: str,
+    relative_path: str,
+    super_kind: str,
+    *,
+    value=None,
+    image_pk: str | None = None,
+) -> None:
     """Give a job one more output, on a new socket (or the existing one with that slug)."""
     with sandbox.apps.sessionmaker() as session:
         socket = session.scalar(select(Socket).where(Socket.slug == slug))
         if socket is None:
-            socket = Socket(slug=slug, title=slug, description="", kind="Anything",
-                            super_kind=super_kind, relative_path=relative_path,
-                            default_value=None, overlay_segments=[], look_up_table=None)
+            socket = Socket(
+                slug=slug,
+                title=slug,
+                description="",
+                kind="Anything",
+                super_kind=super_kind,
+                relative_path=relative_path,
+                default_value=None,
+                overlay_segments=[],
+                look_up_table=None,
+            )
             session.add(socket)
             session.flush()
         sv = SocketValue(socket_pk=socket.pk, value=value, image_pk=image_pk)
@@ -58,10 +74,16 @@ def clone_job(sandbox, job_pk: str, *, viewer_id: int = 1) -> str:
     with sandbox.apps.sessionmaker() as session:
         old = session.get(Job, job_pk)
         latest = max(j.created for j in session.scalars(select(Job)))
-        new = Job(pk=str(uuid.uuid4()), algorithm_image_pk=old.algorithm_image_pk,
-                  creator_id=old.creator_id, status="Succeeded", public=old.public,
-                  created=latest + timedelta(minutes=1), exec_duration=1.0,
-                  invoke_duration=1.0)
+        new = Job(
+            pk=str(uuid.uuid4()),
+            algorithm_image_pk=old.algorithm_image_pk,
+            creator_id=old.creator_id,
+            status="Succeeded",
+            public=old.public,
+            created=latest + timedelta(minutes=1),
+            exec_duration=1.0,
+            invoke_duration=1.0,
+        )
         session.add(new)
         session.flush()
         for value in old.outputs:

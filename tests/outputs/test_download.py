@@ -25,14 +25,18 @@ def editor_client(sandbox, demo):
 @pytest.fixture(scope="module")
 def first_run(sandbox, demo, editor_client, tmp_path_factory):
     out = tmp_path_factory.mktemp("download")
-    summary = download_outputs(editor_client, algorithm=demo.public_algorithm,
-                               output_directory=out, workers=4)
+    summary = download_outputs(
+        editor_client, algorithm=demo.public_algorithm, output_directory=out, workers=4
+    )
     return out, summary
 
 
 def _jobs(client, demo, slug):
-    return list(client.algorithm_jobs.iterate_all(
-        params={"algorithm_image__algorithm": demo.algorithms[slug]}))
+    return list(
+        client.algorithm_jobs.iterate_all(
+            params={"algorithm_image__algorithm": demo.algorithms[slug]}
+        )
+    )
 
 
 def test_download_outputs_writes_gcapi_tree_when_algorithm_selected(
@@ -66,7 +70,8 @@ def test_download_outputs_writes_gcapi_tree_when_algorithm_selected(
     written = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     assert written - expected == {"manifest.jsonl", "results.csv", ".gcfetch.lock"}
     assert {"images/segmentation", "metrics/score.json", "files/report.pdf"} <= {
-        sv.interface.relative_path for j in succeeded for sv in j.outputs}
+        sv.interface.relative_path for j in succeeded for sv in j.outputs
+    }
     assert summary.files_downloaded == len(expected)
 
 
@@ -91,8 +96,7 @@ def test_download_outputs_writes_manifest_line_per_file_when_done(demo, first_ru
     records = [json.loads(line) for line in lines]
     assert len(records) == summary.files_downloaded
     for rec in records:
-        assert set(rec) == {"job", "socket", "super_kind", "path", "size", "sha256", "etag",
-                            "url"}
+        assert set(rec) == {"job", "socket", "super_kind", "path", "size", "sha256", "etag", "url"}
         path = out / rec["path"]
         assert path.stat().st_size == rec["size"]
         assert hashlib.sha256(path.read_bytes()).hexdigest() == rec["sha256"]
@@ -116,8 +120,9 @@ def test_download_outputs_writes_results_row_per_job_when_done(
     job = jobs[row["job"]]
     assert row["status"] == "Succeeded"
     assert job.algorithm_image.rstrip("/").endswith(row["algorithm_image"])
-    values = {sv.interface.slug: sv.value for sv in job.outputs
-              if sv.interface.super_kind == "Value"}
+    values = {
+        sv.interface.slug: sv.value for sv in job.outputs if sv.interface.super_kind == "Value"
+    }
     assert set(rows[0]) == {"job", "algorithm_image", "status", *values}
     assert row["probability"] == str(values["probability"])
     assert json.loads(row["results"]) == values["results"]
@@ -128,8 +133,9 @@ def test_download_outputs_sends_no_file_or_image_request_when_run_again(
 ) -> None:
     out, first = first_run
     transport = CountingTransport()
-    with Client(token=demo.tokens["editor"], base_url=sandbox.base_url,
-                transport=transport) as client:
+    with Client(
+        token=demo.tokens["editor"], base_url=sandbox.base_url, transport=transport
+    ) as client:
         again = download_outputs(client, algorithm=demo.public_algorithm, output_directory=out)
     assert again.ok and again.bytes_transferred == 0 and again.files_downloaded == 0
     assert again.files_present == first.files_downloaded
@@ -144,43 +150,55 @@ def test_download_outputs_counts_other_statuses_when_only_succeeded_selected(
     demo, first_run
 ) -> None:
     _, summary = first_run
-    listed = [s for pk, s in demo.jobs.items()
-              if demo.job_algorithms[pk] == demo.public_algorithm]
+    listed = [s for pk, s in demo.jobs.items() if demo.job_algorithms[pk] == demo.public_algorithm]
     assert sum(summary.jobs_by_status.values()) <= len(listed)
     assert summary.unselected_by_status
     assert "Succeeded" not in summary.unselected_by_status
     assert sum(summary.unselected_by_status.values()) == (
-        sum(summary.jobs_by_status.values()) - summary.selected_jobs)
+        sum(summary.jobs_by_status.values()) - summary.selected_jobs
+    )
 
 
 def test_download_outputs_takes_only_that_version_when_algorithm_image_selected(
     demo, editor_client, tmp_path
 ) -> None:
     image_pk = demo.algorithm_images[demo.public_algorithm][0]
-    summary = download_outputs(editor_client, algorithm_image=image_pk, output_directory=tmp_path,
-                               statuses=("Succeeded", "Failed"))
-    jobs = [j for j in _jobs(editor_client, demo, demo.public_algorithm)
-            if j.algorithm_image.rstrip("/").endswith(image_pk)]
+    summary = download_outputs(
+        editor_client,
+        algorithm_image=image_pk,
+        output_directory=tmp_path,
+        statuses=("Succeeded", "Failed"),
+    )
+    jobs = [
+        j
+        for j in _jobs(editor_client, demo, demo.public_algorithm)
+        if j.algorithm_image.rstrip("/").endswith(image_pk)
+    ]
     assert summary.selected_jobs == len([j for j in jobs if j.status in ("Succeeded", "Failed")])
     assert summary.ok and summary.selected_jobs > 0
     dirs = {p.name for p in tmp_path.iterdir() if p.is_dir()}
     assert dirs == {j.pk for j in jobs if j.status == "Succeeded" and j.outputs}
 
 
-def test_download_outputs_explains_editor_rule_when_image_unreadable(sandbox, demo,
-                                                                     tmp_path) -> None:
+def test_download_outputs_explains_editor_rule_when_image_unreadable(
+    sandbox, demo, tmp_path
+) -> None:
     image_pk = demo.algorithm_images["tissue-overlay"][0]
     with Client(token=demo.tokens["viewer"], base_url=sandbox.base_url) as client:
-        with pytest.raises(ObjectNotFound, match="only editors.*--algorithm SLUG"):
+        with pytest.raises(ObjectNotFound, match=r"only editors.*--algorithm SLUG"):
             download_outputs(client, algorithm_image=image_pk, output_directory=tmp_path)
-        summary = download_outputs(client, algorithm="tissue-overlay",
-                                   algorithm_image=image_pk, output_directory=tmp_path)
-    assert summary.ok and summary.selected_jobs == len(
-        [p for p in tmp_path.iterdir() if p.is_dir()]) > 0
+        summary = download_outputs(
+            client, algorithm="tissue-overlay", algorithm_image=image_pk, output_directory=tmp_path
+        )
+    assert (
+        summary.ok
+        and summary.selected_jobs == len([p for p in tmp_path.iterdir() if p.is_dir()]) > 0
+    )
 
 
-def test_download_outputs_fetches_given_jobs_when_pks_selected(demo, editor_client,
-                                                               first_run, tmp_path) -> None:
+def test_download_outputs_fetches_given_jobs_when_pks_selected(
+    demo, editor_client, first_run, tmp_path
+) -> None:
     out, _ = first_run
     pks = sorted(p.name for p in out.iterdir() if p.is_dir())[:2]
     summary = download_outputs(editor_client, jobs=pks + pks[:1], output_directory=tmp_path)
@@ -190,18 +208,19 @@ def test_download_outputs_fetches_given_jobs_when_pks_selected(demo, editor_clie
 
 def test_download_outputs_raises_not_found_when_job_pk_unknown(editor_client, tmp_path) -> None:
     with pytest.raises(ObjectNotFound, match="Job 00000000-0000-4000-8000-000000000000"):
-        download_outputs(editor_client, jobs=["00000000-0000-4000-8000-000000000000"],
-                         output_directory=tmp_path)
+        download_outputs(
+            editor_client, jobs=["00000000-0000-4000-8000-000000000000"], output_directory=tmp_path
+        )
 
 
 def test_download_outputs_suggests_near_match_when_slug_unknown(editor_client, tmp_path) -> None:
     with pytest.raises(ObjectNotFound, match="Did you mean: lung-nodule-detector"):
-        download_outputs(editor_client, algorithm="lung-nodule-detectr",
-                         output_directory=tmp_path)
+        download_outputs(editor_client, algorithm="lung-nodule-detectr", output_directory=tmp_path)
 
 
-def test_download_outputs_refuses_destination_when_it_is_a_file(editor_client, demo,
-                                                                tmp_path) -> None:
+def test_download_outputs_refuses_destination_when_it_is_a_file(
+    editor_client, demo, tmp_path
+) -> None:
     target = tmp_path / "file"
     target.write_text("x")
     with pytest.raises(ConfigurationError, match="is a file"):
@@ -217,8 +236,9 @@ def test_download_outputs_refuses_destination_when_another_run_holds_it(
 
 def test_download_outputs_writes_nothing_when_dry_run(editor_client, demo, tmp_path) -> None:
     out = tmp_path / "never"
-    summary = download_outputs(editor_client, algorithm=demo.public_algorithm,
-                               output_directory=out, dry_run=True)
+    summary = download_outputs(
+        editor_client, algorithm=demo.public_algorithm, output_directory=out, dry_run=True
+    )
     assert not out.exists()
     assert summary.dry_run and len(summary.would_download) > summary.selected_jobs > 0
     assert summary.files_downloaded == 0 and summary.bytes_transferred == 0
@@ -236,14 +256,18 @@ def test_download_outputs_stops_and_resumes_when_cancelled(sandbox, demo, tmp_pa
             cancel.set()
 
     with Client(token=demo.tokens["editor"], base_url=sandbox.base_url) as client:
-        partial = download_outputs(client, algorithm=demo.public_algorithm, workers=2,
-                                   output_directory=tmp_path, on_progress=on_progress,
-                                   cancel=cancel)
+        partial = download_outputs(
+            client,
+            algorithm=demo.public_algorithm,
+            workers=2,
+            output_directory=tmp_path,
+            on_progress=on_progress,
+            cancel=cancel,
+        )
         assert partial.interrupted and not partial.ok
         records = [json.loads(x) for x in (tmp_path / "manifest.jsonl").read_text().splitlines()]
         assert all((tmp_path / r["path"]).stat().st_size == r["size"] for r in records)
-        rest = download_outputs(client, algorithm=demo.public_algorithm,
-                                output_directory=tmp_path)
+        rest = download_outputs(client, algorithm=demo.public_algorithm, output_directory=tmp_path)
     assert rest.ok and rest.files_downloaded > 0
     assert rest.files_present >= partial.files_downloaded
     assert not list(tmp_path.rglob("*.part"))
