@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests.outputs.helpers import CountingTransport, add_output, clone_job, image_pk_of_input
 
 from gcfetch.client import Client
 from gcfetch.outputs import download_outputs
-from tests.outputs.helpers import CountingTransport, add_output, clone_job, image_pk_of_input
 
 
 @pytest.fixture
