@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from gcfetch.sandbox.db import make_engine, make_sessionmaker
+from gcfetch.sandbox.responses import html_not_found
 from gcfetch.sandbox.routes import api_router, media_router, storage_router
 from gcfetch.sandbox.settings import SandboxSettings
 
@@ -37,6 +38,16 @@ def create_app(settings: SandboxSettings) -> SandboxApps:
     api = _new_app(settings, maker)
     api.include_router(api_router(), prefix="/api/v1")
     api.include_router(media_router(), prefix="/media")
+
+    @api.api_route(
+        "/{rest:path}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+        include_in_schema=False,
+    )
+    def not_found(rest: str) -> Response:
+        """Django's HTML 404 page for every other path, never JSON (contract §2)."""
+        return html_not_found()
+
     storage = _new_app(settings, maker)
     storage.include_router(storage_router())
     return SandboxApps(api=api, storage=storage, engine=engine, sessionmaker=maker)
