@@ -16,7 +16,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -112,7 +112,7 @@ def _attempt(
             with open(part, "ab" if append else "wb") as out:
                 digest = _hash_existing(part) if append else hashlib.sha256()
                 progress.resumed = progress.resumed or (append and offset > 0)
-                for chunk in response.iter_raw(chunk_size):
+                for chunk in _chunks(response, chunk_size):
                     if cancel is not None and cancel.is_set():
                         raise TransferCancelled(
                             f"Download of {target.name} cancelled; {part} kept for a resume.",
@@ -151,6 +151,20 @@ def _attempt(
         bytes_received=progress.received,
         resumed=progress.resumed,
     )
+
+
+def _chunks(response: httpx.Response, chunk_size: int) -> Iterator[bytes]:
+    """The body as stored (no content decoding), as it arrives, in pieces of <= chunk_size.
+
+    Not buffered up to chunk_size, so bytes that arrived before a dropped connection are
+    written and a retry resumes after them.
+    """
+    if response.is_stream_consumed:  # e.g. built with content= by a test transport
+        yield from response.iter_bytes(chunk_size)
+        return
+    for piece in response.iter_raw():
+        for start in range(0, len(piece), chunk_size):
+            yield piece[start : start + chunk_size]
 
 
 def _placement(response: httpx.Response) -> tuple[int, int | None]:
