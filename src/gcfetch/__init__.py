@@ -59,3 +59,7 @@ __all__ = [
     "__version__",
     "models",
 ]
+
+from gcfetch.outputs import DownloadSummary, Failure, download_outputs
+
+__all__ += ["DownloadSummary", "Failure", "download_outputs"]

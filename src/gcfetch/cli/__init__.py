@@ -18,3 +18,10 @@ app.add_typer(sandbox_app, name="sandbox")
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+from gcfetch.cli.jobs import JOBS_HELP, jobs_command  # noqa: E402
+from gcfetch.cli.outputs import OUTPUTS_HELP, outputs_command  # noqa: E402
+
+app.command("outputs", help=OUTPUTS_HELP)(outputs_command)
+app.command("jobs", help=JOBS_HELP)(jobs_command)

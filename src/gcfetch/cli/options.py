@@ -1,0 +1,97 @@
+"""Options shared by the `outputs` and `jobs` commands, declared once; and the client factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from gcfetch import config
+from gcfetch.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from gcfetch.client import Client
+
+TokenOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar=config.TOKEN_ENV,
+        show_default=False,
+        help="API token (create one at https://grand-challenge.org/settings/api-tokens/). "
+        f"Better: set {config.TOKEN_ENV}, so the token stays out of your shell history.",
+    ),
+]
+BaseUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        envvar=config.BASE_URL_ENV,
+        show_default=False,
+        help=f"API root, default {config.DEFAULT_BASE_URL} (a sandbox prints its own).",
+    ),
+]
+AlgorithmOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--algorithm",
+        "-a",
+        metavar="SLUG",
+        help="Algorithm slug, the last part of its page URL: every version's jobs.",
+    ),
+]
+AlgorithmImageOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--algorithm-image",
+        "-i",
+        metavar="PK",
+        help="Algorithm image (version) pk: only its jobs. Editors only; others add "
+        "--algorithm SLUG to keep the image's jobs without reading the image.",
+    ),
+]
+StatusOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--status",
+        "-s",
+        metavar="STATUS",
+        help="Job status to take (repeatable); default Succeeded. Others are counted.",
+    ),
+]
+WorkersOpt = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        "-w",
+        min=1,
+        max=64,
+        help="Files transferred at once (latency-bound work likes 8-16).",
+    ),
+]
+VerboseOpt = Annotated[
+    int, typer.Option("--verbose", "-v", count=True, help="More log lines (-vv: every request).")
+]
+OutputDirOpt = Annotated[
+    Path, typer.Option("--output", "-o", metavar="DIR", help="Destination directory.")
+]
+
+
+def setup_logging(verbose: int) -> None:
+    """Log to stderr: warnings by default, INFO with -v, DEBUG with -vv."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def make_client(token: str | None, base_url: str | None) -> Client:
+    """Build the one Client of a command; a missing token is a usage error that names the fix."""
+    from gcfetch.client import Client
+
+    if not token:
+        raise ConfigurationError(
+            f"No API token. Pass --token or set {config.TOKEN_ENV} "
+            "(create a token at https://grand-challenge.org/settings/api-tokens/)."
+        )
+    return Client(token=token, base_url=base_url)

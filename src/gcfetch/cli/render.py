@@ -1,0 +1,170 @@
+"""Everything the `outputs` and `jobs` commands show: progress, summary and job tables."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from gcfetch.outputs import events
+
+if TYPE_CHECKING:
+    from gcfetch.models import Job
+    from gcfetch.outputs import DownloadSummary
+
+MAX_FAILURES_SHOWN = 50
+
+
+def human_bytes(count: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if count < 1000 or unit == "TB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    raise AssertionError("unreachable")
+
+
+class ProgressView:
+    """Turns progress events into a rich live display (TTY) or plain log lines (otherwise)."""
+
+    def __init__(self, console: Console, *, quiet: bool, verbose: int) -> None:
+        self.console = console
+        self.quiet = quiet
+        self.verbose = verbose
+        self.live = console.is_terminal and not quiet
+        self._lock = threading.Lock()
+        self._jobs = 0
+        self._bytes = 0
+        self._started = time.monotonic()
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[info]}"),
+            console=console,
+            transient=False,
+        )
+        self._task = self._progress.add_task("outputs", total=0, info="listing jobs")
+
+    def __enter__(self) -> ProgressView:
+        if self.live:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live:
+            self._progress.stop()
+
+    def __call__(self, event: events.ProgressEvent) -> None:
+        with self._lock:
+            self._handle(event)
+
+    def _handle(self, event: events.ProgressEvent) -> None:
+        if isinstance(event, events.JobListed):
+            self._jobs += 1
+            self._progress.update(self._task, total=self._total() + event.tasks)
+        elif isinstance(event, events.BytesReceived):
+            self._bytes += event.count
+        elif isinstance(event, events.TaskFinished | events.TaskSkipped | events.TaskFailed):
+            self._progress.advance(self._task)
+            self._line(event)
+        elif isinstance(event, events.ListingFinished):
+            self._plain(f"listed {event.listed} jobs, {event.selected} selected")
+        if self.live:
+            rate = self._bytes / max(time.monotonic() - self._started, 1e-6)
+            self._progress.update(
+                self._task,
+                info=f"{self._jobs} jobs listed · "
+                f"{human_bytes(self._bytes)} · {human_bytes(rate)}/s",
+            )
+
+    def _total(self) -> int:
+        return int(self._progress.tasks[0].total or 0)
+
+    def _line(self, event: events.TaskFinished | events.TaskSkipped | events.TaskFailed) -> None:
+        if isinstance(event, events.TaskFailed):
+            self.console.print(
+                f"[red]failed[/] {event.path}: {event.error}", markup=True, highlight=False
+            )
+        elif isinstance(event, events.TaskFinished):
+            self._plain(f"downloaded {event.path} ({human_bytes(event.bytes_received)})")
+        elif self.verbose:
+            self._plain(f"skipped {event.path} ({event.reason})")
+
+    def _plain(self, text: str) -> None:
+        if not self.live and not self.quiet:
+            self.console.print(text, markup=False, highlight=False)
+
+
+def render_summary(console: Console, summary: DownloadSummary) -> None:
+    """The end-of-run table, then failures with their reasons."""
+    table = Table(title="gcfetch outputs", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for status, count in sorted(summary.jobs_by_status.items()):
+        mark = "" if status in summary.statuses else "  (not downloaded)"
+        table.add_row(f"jobs {status}", f"{count}{mark}")
+    table.add_row("jobs selected", str(summary.selected_jobs))
+    if summary.dry_run:
+        table.add_row("would download", f"{len(summary.would_download)} outputs")
+    table.add_row("files downloaded", str(summary.files_downloaded))
+    table.add_row("files already present", str(summary.files_present))
+    table.add_row("files failed", str(summary.files_failed))
+    table.add_row("bytes transferred", human_bytes(summary.bytes_transferred))
+    table.add_row("time", f"{summary.seconds:.1f} s")
+    table.add_row("throughput", f"{human_bytes(summary.throughput)}/s")
+    table.add_row("destination", str(summary.output_directory))
+    console.print(table)
+    render_failures(console, summary)
+
+
+def render_failures(console: Console, summary: DownloadSummary) -> None:
+    """Each failed output with its reason (at most MAX_FAILURES_SHOWN)."""
+    if not summary.failures:
+        return
+    table = Table(title=f"{summary.files_failed} output(s) failed", title_justify="left")
+    for name in ("job", "socket", "path", "error"):
+        table.add_column(name, overflow="fold")
+    for item in summary.failures[:MAX_FAILURES_SHOWN]:
+        table.add_row(item.job_pk, item.socket_slug, item.path, f"{item.error_type}: {item.error}")
+    console.print(table)
+    hidden = summary.files_failed - MAX_FAILURES_SHOWN
+    if hidden > 0:
+        console.print(f"... and {hidden} more (run with -v to see each as it happens)")
+
+
+def render_jobs(console: Console, jobs: Iterable[Job], statuses: set[str] | None) -> None:
+    """A table of jobs (creation order; the API has no `created` field) and counts per status."""
+    table = Table(title="jobs (oldest first)", title_justify="left")
+    for name in ("pk", "status", "algorithm image", "outputs", "run time"):
+        table.add_column(name, overflow="fold")
+    counts: Counter[str] = Counter()
+    for job in jobs:
+        counts[job.status] += 1
+        if statuses and job.status not in statuses:
+            continue
+        slugs = ", ".join((v.socket or v.interface).slug for v in job.outputs)
+        image = job.algorithm_image.rstrip("/").rsplit("/", 1)[-1]
+        table.add_row(job.pk, job.status, image, slugs or "-", job.exec_duration or "-")
+    console.print(table)
+    totals = Table(title="jobs per status", title_justify="left")
+    totals.add_column("status")
+    totals.add_column("jobs", justify="right")
+    for status, count in sorted(counts.items()):
+        totals.add_row(status, str(count))
+    totals.add_row("total", str(sum(counts.values())), style="bold")
+    console.print(totals)

@@ -1,0 +1,119 @@
+"""`gcfetch outputs`: exit codes and messages, through typer's CliRunner against the sandbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.outputs.helpers import add_output
+from typer.testing import CliRunner
+
+from gcfetch.cli import app
+
+
+@pytest.fixture
+def run(sandbox, demo):
+    def invoke(*args: str, token: str | None = "editor", base_url: str | None = None):
+        env = {"GRAND_CHALLENGE_API_URL": base_url or sandbox.base_url}
+        if token:
+            env["GRAND_CHALLENGE_AUTHORIZATION"] = demo.tokens.get(token, token)
+        return CliRunner().invoke(app, ["outputs", *args], env=env)
+
+    return invoke
+
+
+def test_outputs_exits_zero_and_prints_summary_when_all_done(run, demo, tmp_path: Path) -> None:
+    result = run("--algorithm", demo.public_algorithm, "-o", str(tmp_path), "--workers", "4")
+    assert result.exit_code == 0, result.output
+    assert "files downloaded" in result.stdout and "jobs Failed" in result.stdout
+    assert (tmp_path / "results.csv").exists()
+    again = run("--algorithm", demo.public_algorithm, "-o", str(tmp_path), "--quiet")
+    assert again.exit_code == 0 and again.stdout == ""
+
+
+def test_outputs_exits_two_with_fix_when_token_missing(run, demo, tmp_path: Path) -> None:
+    result = run("--algorithm", demo.public_algorithm, "-o", str(tmp_path), token=None)
+    assert result.exit_code == 2
+    assert "GRAND_CHALLENGE_AUTHORIZATION" in result.stderr and "--token" in result.stderr
+
+
+def test_outputs_exits_two_with_fix_when_token_refused(run, demo, tmp_path: Path) -> None:
+    result = run("--algorithm", demo.public_algorithm, "-o", str(tmp_path), token="f" * 64)
+    assert result.exit_code == 2
+    assert "token was refused" in result.stderr
+    assert "f" * 64 not in result.output
+
+
+def test_outputs_exits_two_with_suggestion_when_slug_unknown(run, tmp_path: Path) -> None:
+    result = run("--algorithm", "lung-nodule", "-o", str(tmp_path))
+    assert result.exit_code == 2
+    assert "Did you mean: lung-nodule-detector" in result.stderr
+
+
+def test_outputs_exits_two_when_job_unknown(run, tmp_path: Path) -> None:
+    result = run("--job", "00000000-0000-4000-8000-000000000000", "-o", str(tmp_path))
+    assert result.exit_code == 2 and "does not exist or you cannot see it" in result.stderr
+
+
+def test_outputs_exits_two_naming_editors_when_image_unreadable(run, demo, tmp_path) -> None:
+    image_pk = demo.algorithm_images["tissue-overlay"][0]
+    result = run("--algorithm-image", image_pk, "-o", str(tmp_path), token="viewer")
+    assert result.exit_code == 2
+    assert "only editors" in result.stderr and "--algorithm SLUG" in result.stderr
+
+
+def test_outputs_exits_two_when_output_is_a_file(run, demo, tmp_path: Path) -> None:
+    target = tmp_path / "taken"
+    target.write_text("")
+    result = run("--algorithm", demo.public_algorithm, "-o", str(target))
+    assert result.exit_code == 2 and "is a file" in result.stderr and "-o" in result.stderr
+
+
+def test_outputs_exits_two_when_output_cannot_be_created(run, demo, tmp_path: Path) -> None:
+    (tmp_path / "plain-file").write_text("")
+    result = run("--algorithm", demo.public_algorithm, "-o", str(tmp_path / "plain-file" / "sub"))
+    assert result.exit_code == 2
+    assert "Cannot create the output directory" in result.stderr and "-o" in result.stderr
+
+
+def test_outputs_exits_two_when_base_url_is_plain_http_to_another_host(run, demo, tmp_path) -> None:
+    result = run(
+        "--algorithm",
+        demo.public_algorithm,
+        "-o",
+        str(tmp_path),
+        base_url="http://grand-challenge.example/api/v1/",
+    )
+    assert result.exit_code == 2 and "http" in result.stderr
+
+
+def test_outputs_exits_two_when_no_selection(run, tmp_path: Path) -> None:
+    result = run("-o", str(tmp_path))
+    assert result.exit_code == 2 and "--algorithm SLUG" in result.stderr
+
+
+def test_outputs_lists_paths_and_writes_nothing_when_dry_run(run, demo, tmp_path) -> None:
+    out = tmp_path / "dry"
+    result = run("--algorithm", demo.public_algorithm, "-o", str(out), "--dry-run")
+    assert result.exit_code == 0 and "would download" in result.stdout
+    assert not out.exists()
+
+
+def test_outputs_exits_one_naming_failed_output_when_path_hostile(
+    fresh_sandbox, demo, tmp_path: Path
+) -> None:
+    job_pk = next(
+        pk
+        for pk, status in demo.jobs.items()
+        if status == "Succeeded" and demo.job_algorithms[pk] == "tissue-overlay"
+    )
+    add_output(fresh_sandbox, job_pk, "evil", "/etc/evil.json", "Value", value=1)
+    env = {
+        "GRAND_CHALLENGE_API_URL": fresh_sandbox.base_url,
+        "GRAND_CHALLENGE_AUTHORIZATION": demo.tokens["editor"],
+    }
+    result = CliRunner().invoke(app, ["outputs", "--job", job_pk, "-o", str(tmp_path)], env=env)
+    assert result.exit_code == 1
+    assert "evil" in result.stdout and "UnsafePathError" in result.stdout
+    assert "1 output(s) failed" in result.stderr
+    assert (tmp_path / job_pk / "probability.json").exists()
