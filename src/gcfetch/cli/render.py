@@ -150,16 +150,18 @@ def render_failures(console: Console, summary: DownloadSummary) -> None:
 def render_jobs(console: Console, jobs: Iterable[Job], statuses: set[str] | None) -> None:
     """A table of jobs (creation order; the API has no `created` field) and counts per status."""
     table = Table(title="jobs (oldest first)", title_justify="left")
-    for name in ("pk", "status", "algorithm image", "outputs", "run time"):
-        table.add_column(name, overflow="fold")
+    table.add_column("pk", no_wrap=True)
+    table.add_column("status")
+    table.add_column("algorithm image", no_wrap=True)
+    table.add_column("outputs", justify="right")
+    table.add_column("run time")
     counts: Counter[str] = Counter()
     for job in jobs:
         counts[job.status] += 1
         if statuses and job.status not in statuses:
             continue
-        slugs = ", ".join((v.socket or v.interface).slug for v in job.outputs)
         image = job.algorithm_image.rstrip("/").rsplit("/", 1)[-1]
-        table.add_row(job.pk, job.status, image, slugs or "-", job.exec_duration or "-")
+        table.add_row(job.pk, job.status, image, str(len(job.outputs)), job.exec_duration or "-")
     console.print(table)
     totals = Table(title="jobs per status", title_justify="left")
     totals.add_column("status")
