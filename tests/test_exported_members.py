@@ -13,7 +13,7 @@ def test_all_lists_every_public_name_when_package_is_imported() -> None:
         for name, value in vars(gcfetch).items()
         if not name.startswith("_") and not isinstance(value, types.ModuleType)
     }
-    listed = set(gcfetch.__all__) - {"__version__", "models"}
+    listed = set(gcfetch.__all__) - {"__version__", "exceptions", "models"}
     assert listed == public
 
 

@@ -3,6 +3,7 @@
 `import gcfetch as gcapi` runs scripts written for the official client on the download path.
 """
 
+from gcfetch import errors as exceptions  # gcapi.exceptions.ObjectNotFound keeps working
 from gcfetch import models
 from gcfetch.client import Client
 from gcfetch.errors import (
@@ -57,6 +58,7 @@ __all__ = [
     "TransferResult",
     "UnsafePathError",
     "__version__",
+    "exceptions",
     "models",
 ]
 
