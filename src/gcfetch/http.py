@@ -195,11 +195,13 @@ class HttpSession:
             if not first.is_redirect:
                 response = first
             else:
+                first.read()  # the empty redirect body: read, so the connection is reused
                 first.close()
                 storage_url = first.request.url.join(first.headers["Location"])
                 response = self._send("GET", storage_url, headers=headers, stream=True)
                 expired = response.status_code == 403 and origin_of(storage_url) != self.api_origin
                 if expired and renewals < config.MAX_LINK_RENEWALS:
+                    response.read()
                     response.close()
                     renewals += 1
                     logger.debug("storage link refused (403); asking %s again", media_url)
