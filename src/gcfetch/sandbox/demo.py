@@ -28,6 +28,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from gcfetch.sandbox.db import make_engine
+from gcfetch.sandbox.demo_files import tarball_bytes, write_bytes
 from gcfetch.sandbox.demo_jobs import JobFactory, Templates
 from gcfetch.sandbox.deps import token_digest
 from gcfetch.sandbox.settings import SandboxSettings
@@ -272,8 +273,6 @@ def _populate(
 def _add_algorithms(
     session: Session, settings: SandboxSettings, rng: random.Random, user_ids: dict[str, int]
 ) -> tuple[dict[str, str], dict[str, list[str]]]:
-    from gcfetch.sandbox.demo_files import tarball_bytes, write_bytes
-
     algorithms: dict[str, str] = {}
     versions: dict[str, list[str]] = {}
     created = datetime(2024, 11, 4, 10, 0, 0)

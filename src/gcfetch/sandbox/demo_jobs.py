@@ -188,7 +188,7 @@ class JobFactory:
         )
         image = self._new_image(self._templates.images["ct"][0], f"case-{index:05d}.mha")
         self._add(job_inputs, job_pk=pk, value_pk=self._value("generic-medical-image", image=image))
-        image_pk, key = self._uuid(), None
+        image_pk = self._uuid()
         key = self._image_key(image_pk, self._uuid(), ".mha")
         fields = files.write_large_mha(self._blob_dir / key, mib, seed)
         self._image_rows(image_pk, f"heat-map-{index:05d}.mha", fields, key, "MHD")
