@@ -275,7 +275,7 @@ class HttpSession:
         status = response.status_code
         url = display_url(response.request.url)
         detail = server_message(response)
-        said = f": {detail}" if detail else ""
+        said = f": {detail.rstrip('.')}" if detail else ""
         head = f"{response.request.method} {url} answered {status} {response.reason_phrase}{said}"
         kwargs: dict[str, Any] = {"status_code": status, "url": url, "server_message": detail}
         if response.is_redirect:
