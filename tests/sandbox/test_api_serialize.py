@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from gcfetch.sandbox.serialize import iso_datetime, iso_duration, sort_socket_values, value_file_key
+from gcfetch.sandbox.serialize import iso_datetime, iso_duration, sort_socket_values
+from gcfetch.sandbox.storage import value_file_key
 from gcfetch.sandbox.tables import Socket, SocketValue
 
 

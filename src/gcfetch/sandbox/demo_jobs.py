@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from gcfetch.sandbox import demo_files as files
 from gcfetch.sandbox.settings import SandboxSettings
+from gcfetch.sandbox.storage import image_file_key, value_file_key
 from gcfetch.sandbox.tables import (
     Image,
     ImageFile,
@@ -188,10 +189,10 @@ class JobFactory:
         )
         image = self._new_image(self._templates.images["ct"][0], f"case-{index:05d}.mha")
         self._add(job_inputs, job_pk=pk, value_pk=self._value("generic-medical-image", image=image))
-        image_pk = self._uuid()
-        key = self._image_key(image_pk, self._uuid(), ".mha")
+        image_pk, file_pk = self._uuid(), self._uuid()
+        key = image_file_key(image_pk, file_pk, f"{image_pk}.mha")
         fields = files.write_large_mha(self._blob_dir / key, mib, seed)
-        self._image_rows(image_pk, f"heat-map-{index:05d}.mha", fields, key, "MHD")
+        self._image_rows(image_pk, file_pk, f"heat-map-{index:05d}.mha", fields, key, "MHD")
         self._add(job_outputs, job_pk=pk, value_pk=self._value("heat-map", image=image_pk))
         self._add(job_outputs, job_pk=pk, value_pk=self._value("probability", value=0.5))
         return pk
@@ -239,27 +240,28 @@ class JobFactory:
             if rows:
                 self._session.execute(insert(table), rows)
 
-    @staticmethod
-    def _image_key(image_pk: str, file_pk: str, suffix: str) -> str:
-        return f"images/{image_pk[0:2]}/{image_pk[2:4]}/{image_pk}/{file_pk}/{image_pk}{suffix}"
-
     def _new_image(self, template: Template, name: str) -> str:
-        image_pk = self._uuid()
+        image_pk, file_pk = self._uuid(), self._uuid()
         suffix = template.path.suffix
-        key = self._image_key(image_pk, self._uuid(), suffix)
+        key = image_file_key(image_pk, file_pk, f"{image_pk}{suffix}")
         files.place(template.path, self._blob_dir / key)
-        self._image_rows(
-            image_pk, name, template.fields, key, "TIFF" if suffix == ".tif" else "MHD"
-        )
+        image_type = "TIFF" if suffix == ".tif" else "MHD"
+        self._image_rows(image_pk, file_pk, name, template.fields, key, image_type)
         return image_pk
 
     def _image_rows(
-        self, image_pk: str, name: str, fields: dict[str, Any], key: str, image_type: str
+        self,
+        image_pk: str,
+        file_pk: str,
+        name: str,
+        fields: dict[str, Any],
+        key: str,
+        image_type: str,
     ) -> None:
         columns = {c: fields[c] for c in _IMAGE_COLUMNS}
         extra = {k: v for k, v in fields.items() if k not in _IMAGE_COLUMNS}
         self._add(Image, pk=image_pk, name=name, color_space="GRAY", extra=extra, **columns)
-        self._add(ImageFile, pk=self._uuid(), image_pk=image_pk, image_type=image_type, key=key)
+        self._add(ImageFile, pk=file_pk, image_pk=image_pk, image_type=image_type, key=key)
 
     def _value(
         self,
@@ -275,9 +277,7 @@ class JobFactory:
         socket_pk, (_title, _kind, _super, relative_path) = self._sockets[slug]
         file_key = None
         if data is not None:
-            hexed = f"{pk:04x}"
-            name = relative_path.rsplit("/", 1)[-1]
-            file_key = f"components/componentinterfacevalue/{hexed[-4:-2]}/{hexed[-2:]}/{pk}/{name}"
+            file_key = value_file_key(pk, relative_path.rsplit("/", 1)[-1])
             if isinstance(data, Path):
                 files.place(data, self._blob_dir / file_key)
             else:

@@ -89,16 +89,6 @@ def iso_duration(seconds: float | None) -> str | None:
     return f"{sign}P{duration.days}DT{hours:02d}H{minutes:02d}M{secs:02d}{fraction}S"
 
 
-def value_file_key(value_pk: int, filename: str) -> str:
-    """The storage key of a socket value's file: `components/componentinterfacevalue/aa/bb/...`.
-
-    `aa`/`bb` are the second-to-last and last pairs of the pk in lowercase hex, zero-padded to
-    at least four digits (§5.6): pk 42 -> `00/2a`, pk 1234567 -> `d6/87`.
-    """
-    digits = f"{value_pk:04x}"
-    return f"components/componentinterfacevalue/{digits[-4:-2]}/{digits[-2:]}/{value_pk}/{filename}"
-
-
 class Serializer:
     """Shapes rows for one request; `origin` is e.g. `http://127.0.0.1:8000` (no slash)."""
 

@@ -87,21 +87,32 @@ class Sandbox:
             self.ca_path = ca
             tls = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
         self._servers = [
-            _Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                   timeout_keep_alive=30, **tls))
+            _Server(
+                uvicorn.Config(
+                    app,
+                    log_level="warning",
+                    access_log=False,
+                    lifespan="off",
+                    timeout_keep_alive=30,
+                    **tls,
+                )
+            )
             for app in (self.apps.api, self.apps.storage)
         ]
         socks = [api_sock, storage_sock]
-        self._thread = threading.Thread(target=self._run, args=(socks,), daemon=True,
-                                        name="gcfetch-sandbox")
+        self._thread = threading.Thread(
+            target=self._run, args=(socks,), daemon=True, name="gcfetch-sandbox"
+        )
         self._thread.start()
         self._wait_started()
         return self
 
     def _run(self, socks: list[socket.socket]) -> None:
         async def serve_all() -> None:
-            await asyncio.gather(*(s.serve(sockets=[k]) for s, k in zip(self._servers, socks,
-                                                                           strict=True)))
+            await asyncio.gather(
+                *(s.serve(sockets=[k]) for s, k in zip(self._servers, socks, strict=True))
+            )
+
         try:
             asyncio.run(serve_all())
         except BaseException as exc:  # reported by start() or stop()
@@ -134,6 +145,10 @@ class Sandbox:
     def __enter__(self) -> Sandbox:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import os
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urlencode
@@ -70,8 +71,9 @@ class UrlSigner:
         return hmac.compare_digest(signature, self.signature(key, int(expires)))
 
 
+@functools.lru_cache(maxsize=64)
 def signer_for(settings: SandboxSettings) -> UrlSigner:
-    """The signer of the sandbox whose data directory `settings` names."""
+    """The signer of the sandbox whose data directory `settings` names (read once, then cached)."""
     return UrlSigner(_secret(settings.data_dir.resolve()), settings.link_lifetime)
 
 
@@ -81,12 +83,27 @@ def _secret(data_dir: Path) -> bytes:
     path = data_dir / _SECRET_FILE
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        scratch = data_dir / f".{_SECRET_FILE}.{os.getpid()}"
+        scratch = data_dir / f".{_SECRET_FILE}.{os.getpid()}.{uuid.uuid4().hex}"
         scratch.write_text(os.urandom(32).hex())
         with contextlib.suppress(FileExistsError):  # another process was first: use theirs
             os.link(scratch, path)
         scratch.unlink()
     return bytes.fromhex(path.read_text().strip())
+
+
+def value_file_key(value_pk: int, filename: str) -> str:
+    """The storage key of a socket value's file: `components/componentinterfacevalue/aa/bb/...`.
+
+    `aa`/`bb` are the second-to-last and last pairs of the pk in lowercase hex, zero-padded to
+    at least four digits (§5.6): pk 42 -> `00/2a`, pk 1234567 -> `d6/87`.
+    """
+    digits = f"{value_pk:04x}"
+    return f"components/componentinterfacevalue/{digits[-4:-2]}/{digits[-2:]}/{value_pk}/{filename}"
+
+
+def image_file_key(image_pk: str, file_pk: str, filename: str) -> str:
+    """The storage key of an image file: `images/<aa>/<bb>/<image pk>/<file pk>/<name>`."""
+    return f"images/{image_pk[0:2]}/{image_pk[2:4]}/{image_pk}/{file_pk}/{filename}"
 
 
 def blob_path(settings: SandboxSettings, key: str) -> Path | None:
