@@ -80,9 +80,21 @@ def serve(
     lifetime: Annotated[
         float, typer.Option(help="Stop by itself after this many seconds; 0 runs until stopped.")
     ] = 0,
+    latency_ms: Annotated[
+        float, typer.Option(help="Fault: delay every request of both origins (ms).", min=0)
+    ] = 0.0,
+    jitter_ms: Annotated[
+        float, typer.Option(help="Fault: add up to this much random delay (ms).", min=0)
+    ] = 0.0,
+    storage_latency_ms: Annotated[
+        float | None,
+        typer.Option(help="Fault: delay of the storage origin instead of --latency-ms.", min=0),
+    ] = None,
+    fault_seed: Annotated[int, typer.Option(help="Seed of every random fault.")] = 0,
 ) -> None:
     """Start a sandbox; see SERVE_HELP."""
     from gcfetch.sandbox import Sandbox, SandboxSettings
+    from gcfetch.sandbox.faults import FaultSettings
 
     settings = SandboxSettings(
         data_dir=data,
@@ -92,6 +104,12 @@ def serve(
         storage_port=storage_port,
         tls=tls,
         link_lifetime=link_lifetime,
+        faults=FaultSettings(
+            seed=fault_seed,
+            latency_ms=latency_ms,
+            jitter_ms=jitter_ms,
+            storage_latency_ms=storage_latency_ms,
+        ),
     )
     token = _token(settings, demo)
     stop = threading.Event()

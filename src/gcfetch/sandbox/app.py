@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from gcfetch.sandbox.db import make_engine, make_sessionmaker
+from gcfetch.sandbox.faults import FaultInjector, FaultMiddleware, Origin
 from gcfetch.sandbox.responses import html_not_found
 from gcfetch.sandbox.routes import api_router, media_router, storage_router
 from gcfetch.sandbox.settings import SandboxSettings
@@ -22,12 +23,17 @@ class SandboxApps:
     storage: FastAPI
     engine: Engine
     sessionmaker: sessionmaker[Session]
+    faults: FaultInjector
 
 
-def _new_app(settings: SandboxSettings, maker: sessionmaker[Session]) -> FastAPI:
+def _new_app(
+    settings: SandboxSettings, maker: sessionmaker[Session], faults: FaultInjector, origin: Origin
+) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
     app.state.settings = settings
     app.state.sessionmaker = maker
+    app.state.faults = faults
+    app.add_middleware(FaultMiddleware, injector=faults, origin=origin)
     return app
 
 
@@ -35,7 +41,8 @@ def create_app(settings: SandboxSettings) -> SandboxApps:
     """Build both apps for `settings` (whose ports must already be bound)."""
     engine = make_engine(settings)
     maker = make_sessionmaker(engine)
-    api = _new_app(settings, maker)
+    faults = FaultInjector(settings.faults)
+    api = _new_app(settings, maker, faults, "api")
     api.include_router(api_router(), prefix="/api/v1")
     api.include_router(media_router(), prefix="/media")
 
@@ -48,6 +55,6 @@ def create_app(settings: SandboxSettings) -> SandboxApps:
         """Django's HTML 404 page for every other path, never JSON (contract §2)."""
         return html_not_found()
 
-    storage = _new_app(settings, maker)
+    storage = _new_app(settings, maker, faults, "storage")
     storage.include_router(storage_router())
-    return SandboxApps(api=api, storage=storage, engine=engine, sessionmaker=maker)
+    return SandboxApps(api=api, storage=storage, engine=engine, sessionmaker=maker, faults=faults)

@@ -13,6 +13,7 @@ from types import TracebackType
 import uvicorn
 
 from gcfetch.sandbox.app import SandboxApps, create_app
+from gcfetch.sandbox.faults import FaultSettings
 from gcfetch.sandbox.settings import SandboxSettings
 
 _START_TIMEOUT = 30.0
@@ -106,6 +107,12 @@ class Sandbox:
         self._thread.start()
         self._wait_started()
         return self
+
+    def set_faults(self, faults: FaultSettings) -> None:
+        """Swap the running sandbox's faults; later requests see them."""
+        if self.apps is None:
+            raise RuntimeError("the sandbox is not running")
+        self.apps.faults.configure(faults)
 
     def _run(self, socks: list[socket.socket]) -> None:
         async def serve_all() -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from gcfetch.sandbox.faults import FaultSettings
 
 DEFAULT_LINK_LIFETIME = 300
 
@@ -21,6 +23,7 @@ class SandboxSettings:
     link_lifetime: int = DEFAULT_LINK_LIFETIME
     gcapi_latest_version: str = "0.13.2"
     gcapi_lowest_supported_version: str = "0.13.0"
+    faults: FaultSettings = field(default_factory=FaultSettings)
 
     @property
     def resolved_database_url(self) -> str:
