@@ -57,7 +57,10 @@ DEMO_HELP = (
     "are in <data>/demo.json. Running it again with the same options changes nothing.\n\n"
     "Examples:\n\n"
     "gcfetch sandbox demo\n\n"
-    "gcfetch sandbox demo --data /tmp/bench --jobs 10000 --large-file-mib 2048"
+    "gcfetch sandbox demo --data /tmp/bench --jobs 10000 --large-file-mib 2048\n\n"
+    "gcfetch sandbox demo --data /tmp/bench --profile bench --jobs 300\n\n"
+    "The bench profile (for benchmarks) has one public algorithm, throughput-benchmark, whose "
+    "jobs all succeeded with three outputs: a ~2 MiB .mha image, a ~50 KB JSON file and a value."
 )
 
 
@@ -191,11 +194,18 @@ def demo(
         int, typer.Option(help="Add one job whose image output is this many MiB.", min=0)
     ] = 0,
     seed: Annotated[int, typer.Option(help="Seed: same seed, same data set and tokens.")] = 0,
+    profile: Annotated[
+        str, typer.Option(help="default (every kind of job and output) or bench.")
+    ] = "default",
     database: DatabaseOpt = None,
 ) -> None:
     """Build the demo data set; see DEMO_HELP."""
     from gcfetch.sandbox import SandboxSettings
-    from gcfetch.sandbox.demo import build_demo
+    from gcfetch.sandbox.demo import PROFILES, build_demo
+
+    if profile not in PROFILES:
+        typer.echo(f"error: --profile must be one of {', '.join(PROFILES)}", err=True)
+        raise typer.Exit(2)
 
     started = time.monotonic()
     try:
@@ -204,6 +214,7 @@ def demo(
             jobs=jobs,
             large_file_mib=large_file_mib,
             seed=seed,
+            profile=profile,
         )
     except FileExistsError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -10,6 +10,10 @@ and `tissue-overlay` (private, one version, a TIFF output). Users: `editor` (edi
 most jobs), `viewer` (uses `tissue-overlay`, views some jobs), `outsider` (no permissions),
 `inactive` (deactivated). Socket values use §5.5's relative paths; blobs sit at their
 storage keys under `settings.blob_dir`.
+
+The `bench` profile (for benchmarks) has the same users and one public algorithm,
+`throughput-benchmark`, whose jobs all succeeded with three outputs each: a ~2 MiB `.mha`
+heat map, a ~50 KB `predictions.json` file and a `probability` value.
 """
 
 from __future__ import annotations
@@ -97,6 +101,15 @@ ALGORITHMS: tuple[tuple[str, str, bool, str, tuple[str, ...], int], ...] = (
     ),
 )
 PUBLIC_ALGORITHM = "lung-nodule-detector"
+BENCH_ALGORITHM = (
+    "throughput-benchmark",
+    "Throughput Benchmark",
+    True,
+    "generic-medical-image",
+    ("heat-map", "predictions", "probability"),
+    1,
+)
+PROFILES = ("default", "bench")
 _EPOCH = datetime(2025, 1, 6, 9, 0, 0)
 
 
@@ -118,6 +131,7 @@ class DemoInfo:
     public_jobs: list[str]
     job_viewers: dict[str, list[str]]  # username -> pks of the jobs they are a viewer of
     large_file_job: str | None = None
+    profile: str = "default"
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -132,26 +146,34 @@ def load_demo_info(data_dir: Path) -> DemoInfo:
 
 
 def build_demo(
-    settings: SandboxSettings, *, jobs: int = 60, large_file_mib: int = 0, seed: int = 0
+    settings: SandboxSettings,
+    *,
+    jobs: int = 60,
+    large_file_mib: int = 0,
+    seed: int = 0,
+    profile: str = "default",
 ) -> DemoInfo:
     """Build the demo data set into `settings` (database and blobs); see the module docstring."""
     if jobs < 0 or large_file_mib < 0:
         raise ValueError("jobs and large_file_mib must be >= 0")
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {', '.join(PROFILES)}")
     info_path = settings.data_dir / DEMO_FILE
+    wanted = (jobs, large_file_mib, seed, profile)
     if info_path.exists():
         info = load_demo_info(settings.data_dir)
-        if (info.job_count, info.large_file_mib, info.seed) == (jobs, large_file_mib, seed):
+        if (info.job_count, info.large_file_mib, info.seed, info.profile) == wanted:
             return info
         raise FileExistsError(
             f"{info_path} holds another demo (jobs={info.job_count}, "
-            f"large_file_mib={info.large_file_mib}, seed={info.seed})"
+            f"large_file_mib={info.large_file_mib}, seed={info.seed}, profile={info.profile})"
         )
     engine = make_engine(settings)
     try:
         with Session(engine) as session:
             if session.scalar(select(func.count()).select_from(User)):
                 raise FileExistsError(f"the database of {settings.data_dir} already holds data")
-            info = _populate(session, settings, jobs, large_file_mib, seed)
+            info = _populate(session, settings, jobs, large_file_mib, seed, profile)
             session.commit()
     finally:
         engine.dispose()
@@ -164,7 +186,12 @@ def _uuid(rng: random.Random) -> str:
 
 
 def _populate(
-    session: Session, settings: SandboxSettings, jobs: int, large_file_mib: int, seed: int
+    session: Session,
+    settings: SandboxSettings,
+    jobs: int,
+    large_file_mib: int,
+    seed: int,
+    profile: str,
 ) -> DemoInfo:
     rng = random.Random(seed)
     tokens = {name: demo_token(seed, name) for name in USERNAMES}
@@ -210,18 +237,64 @@ def _populate(
             for slug, title, kind, super_kind, path in SOCKETS
         ],
     )
-    algorithms, versions = _add_algorithms(session, settings, rng, user_ids)
+    bench = profile == "bench"
+    specs = (BENCH_ALGORITHM,) if bench else ALGORITHMS
+    public_algorithm = BENCH_ALGORITHM[0] if bench else PUBLIC_ALGORITHM
+    algorithms, versions = _add_algorithms(session, settings, rng, user_ids, specs)
 
     factory = JobFactory(
         session,
         settings,
         rng,
-        Templates.build(settings.data_dir, seed),
+        Templates.build(settings.data_dir, seed, bench=bench),
         sockets={
             slug: (pk, spec) for (slug, *spec), pk in zip(SOCKETS, sockets.values(), strict=True)
         },
         user_ids=user_ids,
     )
+    if bench:
+        _add_bench_jobs(factory, jobs, public_algorithm, versions[public_algorithm][-1])
+    else:
+        _add_default_jobs(factory, jobs, rng, versions)
+    large_job = None
+    if large_file_mib:
+        large_job = factory.add_large_job(
+            jobs,
+            versions[public_algorithm][-1],
+            large_file_mib,
+            seed,
+            algorithm=public_algorithm,
+            created=_EPOCH + timedelta(minutes=7 * jobs + 1),
+        )
+    factory.flush()
+    return DemoInfo(
+        seed=seed,
+        job_count=jobs,
+        large_file_mib=large_file_mib,
+        tokens=tokens,
+        expired_token=expired,
+        algorithms=algorithms,
+        public_algorithm=public_algorithm,
+        algorithm_images=versions,
+        sockets=sockets,
+        jobs=factory.statuses,
+        job_algorithms=factory.algorithms,
+        public_jobs=factory.public_jobs,
+        job_viewers=factory.viewers,
+        large_file_job=large_job,
+        profile=profile,
+    )
+
+
+def _add_bench_jobs(factory: JobFactory, jobs: int, algorithm: str, image: str) -> None:
+    for index in range(jobs):
+        created = _EPOCH + timedelta(minutes=7 * index)
+        factory.add_bench_job(index, algorithm, image, created=created)
+
+
+def _add_default_jobs(
+    factory: JobFactory, jobs: int, rng: random.Random, versions: dict[str, list[str]]
+) -> None:
     specs = {slug: (inp, outs) for slug, _, _, inp, outs, _ in ALGORITHMS}
     schedule = [
         ("lung-nodule-detector", 0),
@@ -241,42 +314,19 @@ def _populate(
             public=slug == PUBLIC_ALGORITHM and index % 4 == 0,
             created=_EPOCH + timedelta(minutes=7 * index, seconds=rng.random()),
         )
-    large_job = None
-    if large_file_mib:
-        large_job = factory.add_large_job(
-            jobs,
-            versions[PUBLIC_ALGORITHM][-1],
-            large_file_mib,
-            seed,
-            algorithm=PUBLIC_ALGORITHM,
-            created=_EPOCH + timedelta(minutes=7 * jobs + 1),
-        )
-    factory.flush()
-    return DemoInfo(
-        seed=seed,
-        job_count=jobs,
-        large_file_mib=large_file_mib,
-        tokens=tokens,
-        expired_token=expired,
-        algorithms=algorithms,
-        public_algorithm=PUBLIC_ALGORITHM,
-        algorithm_images=versions,
-        sockets=sockets,
-        jobs=factory.statuses,
-        job_algorithms=factory.algorithms,
-        public_jobs=factory.public_jobs,
-        job_viewers=factory.viewers,
-        large_file_job=large_job,
-    )
 
 
 def _add_algorithms(
-    session: Session, settings: SandboxSettings, rng: random.Random, user_ids: dict[str, int]
+    session: Session,
+    settings: SandboxSettings,
+    rng: random.Random,
+    user_ids: dict[str, int],
+    specs: tuple[tuple[str, str, bool, str, tuple[str, ...], int], ...],
 ) -> tuple[dict[str, str], dict[str, list[str]]]:
     algorithms: dict[str, str] = {}
     versions: dict[str, list[str]] = {}
     created = datetime(2024, 11, 4, 10, 0, 0)
-    for number, (slug, title, public, inp, outs, count) in enumerate(ALGORITHMS):
+    for number, (slug, title, public, inp, outs, count) in enumerate(specs):
         pk = algorithms[slug] = _uuid(rng)
         session.execute(
             insert(Algorithm),

@@ -108,6 +108,32 @@ def _image_fields(shape: list[int], spacing: tuple[float, ...]) -> dict[str, Any
     return fields
 
 
+def write_bench_image(target: Path, rng: np.random.Generator) -> dict[str, Any]:
+    """A 3D float32 probability map of 2 MiB as uncompressed `.mha` (the benchmark's image)."""
+    data = (_ball((8, 256, 256), rng) + rng.normal(0, 0.01, (8, 256, 256))).astype(np.float32)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    image = sitk.GetImageFromArray(data)
+    image.SetSpacing((0.7, 0.7, 2.5))
+    sitk.WriteImage(image, str(target), useCompression=False)
+    return _image_fields(list(data.shape), (0.7, 0.7, 2.5))
+
+
+def bench_json_bytes(rng: np.random.Generator, findings: int = 600) -> bytes:
+    """About 50 KB of GC-style JSON: a list of findings with coordinates and probabilities."""
+    points = rng.uniform(0, 256, size=(findings, 3)).round(3).tolist()
+    scores = rng.uniform(0, 1, size=findings).round(5).tolist()
+    return gc_json_bytes(
+        {
+            "type": "Multiple points",
+            "points": [
+                {"name": f"finding-{n}", "point": point, "probability": score}
+                for n, (point, score) in enumerate(zip(points, scores, strict=True))
+            ],
+            "version": {"major": 1, "minor": 0},
+        }
+    )
+
+
 def write_large_mha(target: Path, mib: int, seed: int) -> dict[str, Any]:
     """An uncompressed uint8 `.mha` of 1024 x 1024 x `mib` voxels, streamed in 1 MiB chunks."""
     header = (

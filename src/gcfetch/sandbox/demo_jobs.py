@@ -50,9 +50,10 @@ class Templates:
     directory: Path
     images: dict[str, list[Template]]  # "ct", "segmentation", "heat-map", "tissue-overlay"
     documents: dict[str, list[Path]]  # "report", "thumbnail"
+    bench: tuple[list[Template], list[Path]] | None = None  # 2 MiB images, 50 KB JSON files
 
     @classmethod
-    def build(cls, data_dir: Path, seed: int) -> Templates:
+    def build(cls, data_dir: Path, seed: int, *, bench: bool = False) -> Templates:
         directory = data_dir / ".demo-templates"
         directory.mkdir(parents=True, exist_ok=True)
         rng = np.random.default_rng(seed)
@@ -78,7 +79,17 @@ class Templates:
             files.write_png(thumbnail, rng)
             documents["report"].append(report)
             documents["thumbnail"].append(thumbnail)
-        return cls(directory, images, documents)
+        if not bench:
+            return cls(directory, images, documents)
+        bench_images = [
+            Template(path, files.write_bench_image(path, rng))
+            for v in range(_VARIANTS)
+            for path in [directory / f"bench-{v}.mha"]
+        ]
+        bench_json = [directory / f"bench-{v}.json" for v in range(_VARIANTS)]
+        for path in bench_json:
+            files.write_bytes(path, files.bench_json_bytes(rng))
+        return cls(directory, images, documents, (bench_images, bench_json))
 
 
 class JobFactory:
@@ -159,6 +170,41 @@ class JobFactory:
         if status == "Succeeded":
             for slug in output_sockets:
                 self._add(job_outputs, job_pk=pk, value_pk=self._output(slug, index))
+        if len(self._rows.get(Job, ())) >= _BATCH:
+            self._insert()
+        return pk
+
+    def add_bench_job(
+        self, index: int, algorithm: str, algorithm_image: str, *, created: datetime
+    ) -> str:
+        """A succeeded job with three outputs: a 2 MiB `heat-map`, 50 KB `predictions`, a value."""
+        if self._templates.bench is None:
+            raise ValueError("the templates were built without the benchmark files")
+        images, documents = self._templates.bench
+        pk = self._uuid()
+        self._add_job_row(
+            pk,
+            algorithm,
+            algorithm_image,
+            "Succeeded",
+            "editor",
+            {"editor"},
+            False,
+            created,
+            60.0,
+            61.5,
+        )
+        image = self._new_image(self._templates.images["ct"][0], f"case-{index:05d}.mha")
+        self._add(job_inputs, job_pk=pk, value_pk=self._value("generic-medical-image", image=image))
+        variant = index % _VARIANTS
+        heat_map = self._new_image(images[variant], f"heat-map-{index:05d}.mha")
+        outputs = (
+            self._value("heat-map", image=heat_map),
+            self._value("predictions", data=documents[variant]),
+            self._value("probability", value=round(self._rng.random(), 4)),
+        )
+        for value_pk in outputs:
+            self._add(job_outputs, job_pk=pk, value_pk=value_pk)
         if len(self._rows.get(Job, ())) >= _BATCH:
             self._insert()
         return pk
