@@ -28,6 +28,7 @@ from gcfetch.models import (
     Socket,
     SocketValue,
 )
+from gcfetch.outputs import DownloadSummary, Failure, download_outputs
 from gcfetch.resources import PageResult
 from gcfetch.retry import RetryPolicy
 from gcfetch.transfer import TransferResult
@@ -41,6 +42,8 @@ __all__ = [
     "AuthenticationError",
     "Client",
     "ConfigurationError",
+    "DownloadSummary",
+    "Failure",
     "GCFetchError",
     "Image",
     "ImageFile",
@@ -58,10 +61,7 @@ __all__ = [
     "TransferResult",
     "UnsafePathError",
     "__version__",
+    "download_outputs",
     "exceptions",
     "models",
 ]
-
-from gcfetch.outputs import DownloadSummary, Failure, download_outputs
-
-__all__ += ["DownloadSummary", "Failure", "download_outputs"]

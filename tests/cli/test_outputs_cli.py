@@ -40,7 +40,8 @@ def test_outputs_exits_two_with_fix_when_token_missing(run, demo, tmp_path: Path
 def test_outputs_exits_two_with_fix_when_token_refused(run, demo, tmp_path: Path) -> None:
     result = run("--algorithm", demo.public_algorithm, "-o", str(tmp_path), token="f" * 64)
     assert result.exit_code == 2
-    assert "token was refused" in result.stderr
+    assert "401" in result.stderr and "GRAND_CHALLENGE_AUTHORIZATION" in result.stderr
+    assert "--token" in result.stderr
     assert "f" * 64 not in result.output
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from gcfetch.cli.jobs import JOBS_HELP, jobs_command
+from gcfetch.cli.outputs import OUTPUTS_HELP, outputs_command
 from gcfetch.cli.sandbox import sandbox_app
 
 app = typer.Typer(
@@ -12,16 +14,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.command("outputs", help=OUTPUTS_HELP)(outputs_command)
+app.command("jobs", help=JOBS_HELP)(jobs_command)
 app.add_typer(sandbox_app, name="sandbox")
 
 
 def main() -> None:
     """Console-script entry point."""
     app()
-
-
-from gcfetch.cli.jobs import JOBS_HELP, jobs_command  # noqa: E402
-from gcfetch.cli.outputs import OUTPUTS_HELP, outputs_command  # noqa: E402
-
-app.command("outputs", help=OUTPUTS_HELP)(outputs_command)
-app.command("jobs", help=JOBS_HELP)(jobs_command)

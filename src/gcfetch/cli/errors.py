@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NoReturn, TypeVar
+
 import pydantic
+import typer
+from rich.console import Console
 
 from gcfetch import config
 from gcfetch.errors import (
@@ -26,8 +31,7 @@ ERROR_TABLE: tuple[tuple[type[BaseException], int, str], ...] = (
     (
         AuthenticationError,
         EXIT_USAGE,
-        f"The token was refused. Check --token or {config.TOKEN_ENV}; create a new token at "
-        "https://grand-challenge.org/settings/api-tokens/ if it expired.",
+        f"Check --token or {config.TOKEN_ENV}.",
     ),
     (ObjectNotFound, EXIT_USAGE, ""),
     (MultipleObjectsReturned, EXIT_USAGE, ""),
@@ -58,3 +62,22 @@ def format_error(exc: BaseException) -> tuple[str, int]:
             )
             return (f"{text} {hint}".strip(), code)
     raise exc
+
+
+T = TypeVar("T")
+
+
+def usage_error(err: Console, message: str, command: str) -> NoReturn:
+    """Print a usage error that points at the command's help, and exit 2."""
+    err.print(f"Error: {message} See gcfetch {command} --help.", markup=False, highlight=False)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def run_guarded(err: Console, call: Callable[[], T]) -> T:
+    """Run `call`; a known error becomes one line on stderr and its exit code."""
+    try:
+        return call()
+    except Exception as exc:
+        message, code = format_error(exc)
+        err.print(f"Error: {message}", markup=False, highlight=False)
+        raise typer.Exit(code) from None

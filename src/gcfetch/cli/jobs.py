@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from gcfetch.cli.errors import EXIT_OK
+from gcfetch.cli.errors import EXIT_OK, run_guarded, usage_error
 from gcfetch.cli.options import (
     AlgorithmImageOpt,
     AlgorithmOpt,
@@ -18,7 +18,6 @@ from gcfetch.cli.options import (
     make_client,
     setup_logging,
 )
-from gcfetch.cli.outputs import _guarded, _usage
 from gcfetch.cli.render import render_jobs
 
 JOBS_HELP = """List the jobs of an algorithm or of one algorithm image, oldest first.
@@ -51,7 +50,7 @@ def jobs_command(
     setup_logging(verbose)
     out, err = Console(), Console(stderr=True, soft_wrap=True)
     if not (algorithm or algorithm_image):
-        _usage(err, "Select jobs with --algorithm SLUG or --algorithm-image PK.")
+        usage_error(err, "Select jobs with --algorithm SLUG or --algorithm-image PK.", "jobs")
 
     def run() -> None:
         with make_client(token, base_url) as client:
@@ -63,5 +62,5 @@ def jobs_command(
             else:
                 render_jobs(out, source.jobs, set(status or ()))
 
-    _guarded(err, run)
+    run_guarded(err, run)
     raise typer.Exit(EXIT_OK)

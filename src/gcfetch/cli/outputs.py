@@ -12,7 +12,13 @@ import typer
 from rich.console import Console
 
 from gcfetch import config
-from gcfetch.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, format_error
+from gcfetch.cli.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    run_guarded,
+    usage_error,
+)
 from gcfetch.cli.options import (
     AlgorithmImageOpt,
     AlgorithmOpt,
@@ -83,9 +89,13 @@ def outputs_command(
     setup_logging(verbose)
     out, err = Console(), Console(stderr=True, soft_wrap=True)
     if not (algorithm or algorithm_image or job):
-        _usage(err, "Select jobs with --algorithm SLUG, --algorithm-image PK or --job PK.")
+        usage_error(
+            err, "Select jobs with --algorithm SLUG, --algorithm-image PK or --job PK.", "outputs"
+        )
     if job and (algorithm or algorithm_image):
-        _usage(err, "Use --job alone, or --algorithm / --algorithm-image, not both.")
+        usage_error(
+            err, "Use --job alone, or --algorithm / --algorithm-image, not both.", "outputs"
+        )
     cancel = threading.Event()
 
     def run() -> object:
@@ -106,7 +116,7 @@ def outputs_command(
                 dry_run=dry_run,
             )
 
-    summary = _guarded(err, lambda: _cancel_on_sigint(cancel, run))
+    summary = run_guarded(err, lambda: _cancel_on_sigint(cancel, run))
     if quiet:
         render_failures(err, summary)
     else:
@@ -127,21 +137,6 @@ def outputs_command(
         )
         raise typer.Exit(EXIT_FAILED)
     raise typer.Exit(EXIT_OK)
-
-
-def _usage(err: Console, message: str) -> None:
-    err.print(f"Error: {message} See gcfetch outputs --help.", markup=False, highlight=False)
-    raise typer.Exit(EXIT_USAGE)
-
-
-def _guarded(err: Console, call: Callable[[], T]) -> T:
-    """Run `call`; a known error becomes one line on stderr and its exit code."""
-    try:
-        return call()
-    except Exception as exc:
-        message, code = format_error(exc)
-        err.print(f"Error: {message}", markup=False, highlight=False)
-        raise typer.Exit(code) from None
 
 
 def _cancel_on_sigint(cancel: threading.Event, call: Callable[[], T]) -> T:
