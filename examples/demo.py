@@ -1,28 +1,35 @@
-"""What `make demo` runs: start a sandbox with the demo data, list it through the API, stop it.
+"""What `make demo` runs: the whole workflow against a local sandbox, offline.
 
-The sandbox runs as a subprocess (`gcfetch sandbox serve --demo`); everything else is plain
-httpx against its API, as any client would do.
+1. start `gcfetch sandbox serve --demo` (it stops by itself after SERVER_LIFETIME seconds);
+2. list the algorithms with `gcfetch.Client` and the jobs with `gcfetch jobs`;
+3. `gcfetch outputs` downloads every output of the succeeded jobs into download/;
+4. show the first rows of download/results.csv;
+5. run `gcfetch outputs` again: nothing is transferred twice;
+6. stop the sandbox.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
-import httpx
+import gcfetch
 
 DATA_DIR = Path(".demo-data")
+DOWNLOAD_DIR = Path("download")
+DEMO_MARKER = DOWNLOAD_DIR / ".made-by-make-demo"
+ALGORITHM = "lung-nodule-detector"
 SERVER_LIFETIME = 600  # seconds; the server stops by itself even if this script is killed
+GCFETCH = [sys.executable, "-m", "gcfetch.cli"]
 
 
 def start_sandbox() -> tuple[subprocess.Popen[str], dict[str, str]]:
     """Start `gcfetch sandbox serve --demo` and read its `key: value` lines."""
     command = [
-        sys.executable,
-        "-c",
-        "from gcfetch.cli import main; main()",
+        *GCFETCH,
         "sandbox",
         "serve",
         "--demo",
@@ -45,54 +52,52 @@ def start_sandbox() -> tuple[subprocess.Popen[str], dict[str, str]]:
     return server, info
 
 
-def fetch_all(client: httpx.Client, path: str) -> list[dict]:
-    """Every object of a list endpoint, following `next`."""
-    results: list[dict] = []
-    url: str | None = path
-    while url:
-        page = client.get(url, params={"limit": 1000} if url == path else None)
-        page.raise_for_status()
-        body = page.json()
-        results += body["results"]
-        url = body["next"]
-    return results
+def step(title: str) -> None:
+    print(f"\n=== {title}", flush=True)
 
 
-def version_labels(algorithms: list[dict], images: list[dict]) -> dict[str, str]:
-    """`<algorithm slug> v<n>` for each algorithm image's API URL (images come oldest first)."""
-    slugs = {algorithm["api_url"]: algorithm["slug"] for algorithm in algorithms}
-    seen: Counter[str] = Counter()
-    labels = {}
-    for image in images:
-        slug = slugs.get(image["algorithm"], "?")
-        seen[slug] += 1
-        labels[image["api_url"]] = f"{slug} v{seen[slug]}"
-    return labels
+def gcfetch_cli(*args: str, env: dict[str, str]) -> None:
+    """Run the `gcfetch` command as a user would; exit codes 0 and 1 are both shown."""
+    print("$ gcfetch " + " ".join(args), flush=True)
+    done = subprocess.run([*GCFETCH, *args], env=env)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"gcfetch {args[0]} exited with {done.returncode}")
 
 
 def main() -> None:
+    if DOWNLOAD_DIR.exists() and not DEMO_MARKER.exists():
+        raise SystemExit(f"{DOWNLOAD_DIR}/ exists and was not made by make demo: move it away.")
+    shutil.rmtree(DOWNLOAD_DIR, ignore_errors=True)
     server, info = start_sandbox()
+    env = {
+        **os.environ,
+        "GRAND_CHALLENGE_API_URL": info["base_url"],
+        "GRAND_CHALLENGE_AUTHORIZATION": info["token"],
+    }
     try:
-        print(f"sandbox API at {info['base_url']} (token {info['token'][:8]}...)\n")
-        headers = {"Authorization": f"Bearer {info['token']}"}
-        with httpx.Client(base_url=info["base_url"], headers=headers, timeout=30) as client:
-            algorithms = fetch_all(client, "algorithms/")
-            print("Algorithms:")
-            for algorithm in algorithms:
-                print(f"  {algorithm['slug']:<24} {algorithm['pk']}  {algorithm['title']}")
-            versions = version_labels(algorithms, fetch_all(client, "algorithms/images/"))
-            jobs = fetch_all(client, "algorithms/jobs/")
-        print(f"\nJobs ({len(jobs)} visible to the demo editor):")
-        print(f"  {'pk':<36}  {'status':<30}  {'algorithm image':<26}  outputs")
-        for job in jobs:
-            version = versions.get(job["algorithm_image"], "(not visible)")
-            print(f"  {job['pk']}  {job['status']:<30}  {version:<26}  {len(job['outputs'])}")
-        print("\nJobs per status:")
-        for status, count in Counter(job["status"] for job in jobs).most_common():
-            print(f"  {status:<30} {count}")
+        step(f"Sandbox API at {info['base_url']}; algorithms visible to the demo editor")
+        with gcfetch.Client(token=info["token"], base_url=info["base_url"]) as client:
+            for algorithm in client.algorithms.iterate_all():
+                print(f"  {algorithm.slug:<24} {algorithm.pk}  {algorithm.title}")
+
+        step(f"Jobs of {ALGORITHM}")
+        gcfetch_cli("jobs", "--algorithm", ALGORITHM, env=env)
+
+        step(f"Download every output of its succeeded jobs into {DOWNLOAD_DIR}/")
+        gcfetch_cli("outputs", "--algorithm", ALGORITHM, "-o", str(DOWNLOAD_DIR), env=env)
+        DEMO_MARKER.touch()
+
+        step(f"First rows of {DOWNLOAD_DIR}/results.csv")
+        with (DOWNLOAD_DIR / "results.csv").open() as results:
+            for _, row in zip(range(4), results, strict=False):
+                print("  " + row.rstrip())
+
+        step("The same command again: everything is already present, nothing is transferred")
+        gcfetch_cli("outputs", "--algorithm", ALGORITHM, "-o", str(DOWNLOAD_DIR), env=env)
     finally:
         server.terminate()
         server.wait(timeout=30)
+    print(f"\nDone. The outputs are in {DOWNLOAD_DIR}/; the sandbox has stopped.")
 
 
 if __name__ == "__main__":

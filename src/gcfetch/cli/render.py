@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from rich import box
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -149,24 +151,43 @@ def render_failures(console: Console, summary: DownloadSummary) -> None:
 
 def render_jobs(console: Console, jobs: Iterable[Job], statuses: set[str] | None) -> None:
     """A table of jobs (creation order; the API has no `created` field) and counts per status."""
-    table = Table(title="jobs (oldest first)", title_justify="left")
-    table.add_column("pk", no_wrap=True)
-    table.add_column("status")
-    table.add_column("algorithm image", no_wrap=True)
-    table.add_column("outputs", justify="right")
-    table.add_column("run time")
+    table = Table(
+        title="jobs (oldest first)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False
+    )
+    table.add_column("pk", no_wrap=True, min_width=36)
+    table.add_column("status", overflow="fold", min_width=10)
+    table.add_column("image", no_wrap=True, min_width=8)
+    table.add_column("out", justify="right", no_wrap=True)
+    table.add_column("run time", justify="right", no_wrap=True, min_width=10)
     counts: Counter[str] = Counter()
     for job in jobs:
         counts[job.status] += 1
         if statuses and job.status not in statuses:
             continue
-        image = job.algorithm_image.rstrip("/").rsplit("/", 1)[-1]
-        table.add_row(job.pk, job.status, image, str(len(job.outputs)), job.exec_duration or "-")
+        image = job.algorithm_image.rstrip("/").rsplit("/", 1)[-1][:8]
+        outputs = str(len(job.outputs))
+        table.add_row(job.pk, job.status, image, outputs, _run_time(job.exec_duration))
     console.print(table)
-    totals = Table(title="jobs per status", title_justify="left")
+    totals = Table(title="jobs per status", title_justify="left", box=box.SIMPLE_HEAD)
     totals.add_column("status")
     totals.add_column("jobs", justify="right")
     for status, count in sorted(counts.items()):
         totals.add_row(status, str(count))
     totals.add_row("total", str(sum(counts.values())), style="bold")
     console.print(totals)
+
+
+_DJANGO_DURATION = re.compile(r"^P(\d+)DT(\d+)H(\d+)M(\d+(?:\.\d+)?)S$")
+
+
+def _run_time(duration: str | None) -> str:
+    """Django's `P0DT01H02M03.5S` as `1h 02m 03s`; `-` when the job was not measured."""
+    match = _DJANGO_DURATION.match(duration or "")
+    if not match:
+        return duration or "-"
+    days, hours, minutes = (int(g) for g in match.groups()[:3])
+    seconds = round(float(match.group(4)))
+    hours += 24 * days
+    if hours:
+        return f"{hours}h {minutes:02d}m {seconds:02d}s"
+    return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
