@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -17,33 +19,20 @@ from gcfetch.sandbox import Sandbox, SandboxSettings
 
 GCAPI_VERSIONS = ("0.13.4", "0.16.1")
 REPO = Path(__file__).resolve().parents[2]
-VENV_CACHE = REPO / ".cache" / "compat"
 SCRIPTS = Path(__file__).parent / "scripts"
 GCFETCH = "gcfetch"
 
 
-def _gcapi_python(version: str) -> Path:
-    """The interpreter of a cached venv holding gcapi==version from the registry."""
-    venv = VENV_CACHE / f"gcapi-{version}"
-    python = venv / "bin" / "python"
-    ready = venv / ".ready"
-    if not ready.exists():
-        shutil.rmtree(venv, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--disable-pip-version-check",
-                f"gcapi=={version}",
-            ],
-            check=True,
-        )
-        ready.write_text(version)
-    return python
+def _load_gcapi_venv() -> ModuleType:
+    """benchmarks/gcapi_venv.py, shared with the benchmarks; loaded by path (not on sys.path)."""
+    spec = importlib.util.spec_from_file_location("gcapi_venv", REPO / "benchmarks/gcapi_venv.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_gcapi_python = _load_gcapi_venv().gcapi_python
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,50 @@
+"""The command line of each contender, and the signed storage URL curl needs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import httpx
+
+from benchmarks.server import Bench
+
+SCRIPTS = Path(__file__).parent / "scripts"
+
+
+def gcfetch(bench: Bench, out: Path, workers: int | None = None) -> list[str]:
+    """`gcfetch outputs` as users run it; default settings unless `workers` is given."""
+    command = [sys.executable, "-m", "gcfetch.cli", "outputs"]
+    command += ["--algorithm", bench.info.public_algorithm, "-o", str(out)]
+    command += ["--base-url", bench.base_url]
+    return command + (["--workers", str(workers)] if workers else [])
+
+
+def raw_httpx(bench: Bench, out: Path, workers: int) -> list[str]:
+    """The loopback limit: the same GETs, `workers` at a time, nothing else."""
+    script = str(SCRIPTS / "raw_httpx.py")
+    slug = bench.info.public_algorithm
+    return [sys.executable, script, bench.base_url, slug, str(out), str(workers)]
+
+
+def gcapi_loop(bench: Bench, out: Path, python: Path) -> list[str]:
+    """The guide's loop with `download_socket_value`, in gcapi's own venv."""
+    script = str(SCRIPTS / "gcapi_loop.py")
+    return [str(python), script, bench.base_url, bench.info.public_algorithm, str(out)]
+
+
+def curl(bench: Bench, out: Path, url: str) -> list[str]:
+    """curl fetching one signed storage URL straight to a file (the server's and disk's speed)."""
+    target = str(out / "large.mha")
+    ca = str(bench.sandbox.ca_path)
+    return ["curl", "-sS", "--fail", "--create-dirs", "--cacert", ca, "-o", target, url]
+
+
+def signed_url_of_large_file(bench: Bench) -> str:
+    """Ask /media/ once for the large job's image file; return the signed storage URL."""
+    auth = {"Authorization": f"Bearer {bench.token}"}
+    with httpx.Client(verify=str(bench.sandbox.ca_path), headers=auth, timeout=60) as client:
+        job = client.get(f"{bench.base_url}algorithms/jobs/{bench.info.large_file_job}/").json()
+        image_url = next(v["image"] for v in job["outputs"] if v["image"])
+        media_url = client.get(image_url).json()["files"][0]["file"]
+        return client.get(media_url).headers["Location"]

@@ -1,0 +1,97 @@
+"""Run one contender as a child process: wall time from the parent, peak RSS of the child."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+
+
+@dataclass(frozen=True)
+class Run:
+    """One measured run of a contender."""
+
+    seconds: float
+    peak_rss_mb: float  # the child's maximum resident set size (ru_maxrss)
+
+
+class ContenderFailed(RuntimeError):
+    """A contender exited with an error; the message ends with the tail of its output."""
+
+
+def run_process(
+    command: list[str], *, env: dict[str, str], log: Path, timeout: float = 900.0
+) -> Run:
+    """Run `command` to completion; raise ContenderFailed if it fails or times out.
+
+    Peak RSS comes from GNU time's `%M` when /usr/bin/time exists (a small process forks the
+    contender, so the harness's own memory is not counted), else from psutil polling.
+    """
+    log.parent.mkdir(parents=True, exist_ok=True)
+    rss_file = log.with_suffix(".rss")
+    wrapped = [GNU_TIME, "-f", "%M", "-o", str(rss_file), *command] if GNU_TIME else command
+    with log.open("wb") as out:
+        started = time.perf_counter()
+        process = subprocess.Popen(wrapped, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            polled = _poll_rss(process, timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise ContenderFailed(f"{command[0]} … timed out after {timeout:.0f} s") from None
+        seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        tail = log.read_text(errors="replace")[-2000:]
+        raise ContenderFailed(f"{command[0]} … exited {process.returncode}:\n{tail}")
+    if GNU_TIME:
+        return Run(seconds, int(rss_file.read_text().split()[-1]) / 1024)  # KiB
+    return Run(seconds, polled / 2**20)
+
+
+def _poll_rss(process: subprocess.Popen[bytes], timeout: float) -> int:
+    """Wait for `process`; without GNU time, sample the RSS of its tree meanwhile (bytes)."""
+    if GNU_TIME:
+        process.wait(timeout)
+        return 0
+    import psutil
+
+    deadline, peak = time.monotonic() + timeout, 0
+    parent = psutil.Process(process.pid)
+    while process.poll() is None:
+        if time.monotonic() > deadline:
+            raise subprocess.TimeoutExpired(process.args, timeout)
+        with contextlib.suppress(psutil.Error):
+            tree = [parent, *parent.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree))
+        time.sleep(0.02)
+    return peak
+
+
+def median_run(runs: list[Run]) -> Run:
+    """The median of the seconds and the largest peak RSS of several runs."""
+    return Run(statistics.median(r.seconds for r in runs), max(r.peak_rss_mb for r in runs))
+
+
+def tree_bytes(root: Path) -> tuple[int, int]:
+    """(number of files, total bytes) below `root`."""
+    count = size = 0
+    for directory, _, names in os.walk(root):
+        for name in names:
+            count += 1
+            size += os.stat(os.path.join(directory, name)).st_size
+    return count, size
+
+
+def remove(path: Path) -> None:
+    """Remove a directory tree or a file, if present."""
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

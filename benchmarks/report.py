@@ -1,0 +1,180 @@
+"""The results as a Markdown table, the targets as met or not, and `latest.json`."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks.scenarios import CURL, GCAPI, GCFETCH, Harness, Result
+
+MB = 1_000_000
+
+
+def _reference(results: list[Result], scenario: str) -> Result | None:
+    return next((r for r in results if r.scenario == scenario and r.contender == GCFETCH), None)
+
+
+def _throughput(result: Result) -> dict[str, float]:
+    seconds = result.median.seconds
+    out: dict[str, float] = {"mb_per_s": result.payload_bytes / MB / seconds}
+    if result.scenario.startswith(("1", "4")):
+        out["files_per_s"] = result.files / seconds
+        out["ms_per_job"] = 1000 * seconds / max(result.jobs, 1)
+    return out
+
+
+def rows(harness: Harness) -> list[dict[str, Any]]:
+    """One dict per result, as written to latest.json."""
+    out = []
+    for result in harness.results:
+        reference = _reference(harness.results, result.scenario)
+        ratio = result.median.seconds / reference.median.seconds if reference else None
+        out.append(
+            {
+                "scenario": result.scenario,
+                "contender": result.contender,
+                "jobs": result.jobs,
+                "median_seconds": round(result.median.seconds, 3),
+                "runs_seconds": [round(r.seconds, 3) for r in result.runs],
+                "throughput": {k: round(v, 2) for k, v in _throughput(result).items()},
+                "files": result.files,
+                "payload_bytes": result.payload_bytes,
+                "peak_rss_mb": round(result.median.peak_rss_mb, 1),
+                "ratio_to_gcfetch": round(ratio, 2) if ratio else None,
+                "extra": result.extra,
+            }
+        )
+    return out
+
+
+def _speed(row: dict[str, Any]) -> str:
+    speed = row["throughput"]
+    if row["scenario"].startswith("3"):
+        extra = row["extra"]
+        return f"{extra['requests']} requests, {extra['file_bytes']} file bytes"
+    text = f"{speed['mb_per_s']:.0f} MB/s"
+    if "files_per_s" in speed:
+        text += f", {speed['files_per_s']:.0f} files/s, {speed['ms_per_job']:.1f} ms/job"
+    return text
+
+
+def table(data: list[dict[str, Any]]) -> str:
+    """A Markdown table: time ratio is the contender's median time over gcfetch's."""
+    lines = [
+        "| Scenario | Contender | Median s | Throughput | Peak RSS MB | Time / gcfetch |",
+        "|---|---|---:|---|---:|---:|",
+    ]
+    for row in data:
+        ratio = f"{row['ratio_to_gcfetch']:.2f}x" if row["ratio_to_gcfetch"] else "—"
+        lines.append(
+            f"| {row['scenario']} | {row['contender']} | {row['median_seconds']:.2f} | "
+            f"{_speed(row)} | {row['peak_rss_mb']:.0f} | {ratio} |"
+        )
+    return "\n".join(lines)
+
+
+def _find(
+    data: list[dict[str, Any]], scenario: str, contender: str, *, exact: bool = False
+) -> dict[str, Any] | None:
+    """The first row of `scenario` (a prefix) whose contender is (or starts with) `contender`."""
+    for row in data:
+        name = row["contender"]
+        if row["scenario"].startswith(scenario) and (
+            name == contender if exact else name.startswith(contender)
+        ):
+            return row
+    return None
+
+
+def targets(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each target of the issue with its measured figure; skipped when not measured."""
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, measured: str, met: bool) -> None:
+        out.append({"target": name, "measured": measured, "met": bool(met)})
+
+    gcf, gcapi = _find(data, "1", GCFETCH + ""), _find(data, "1", GCAPI)
+    gcf = next(
+        (r for r in data if r["scenario"].startswith("1") and r["contender"] == GCFETCH), None
+    )
+    best = _find(data, "1", "gcfetch --workers")
+    raw = _find(data, "1", "raw httpx")
+    if gcf and gcapi:
+        ratio = gcapi["median_seconds"] / gcf["median_seconds"]
+        add("1: gcfetch >= 20x faster than the gcapi loop", f"{ratio:.1f}x", ratio >= 20)
+    if best and raw:
+        ratio = best["median_seconds"] / raw["median_seconds"]
+        add(f"1: {best['contender']} within 1.5x of the raw GETs", f"{ratio:.2f}x", ratio <= 1.5)
+    if gcf and raw:
+        ratio = gcf["median_seconds"] / raw["median_seconds"]
+        add("1: gcfetch (defaults) within 1.5x of the raw GETs", f"{ratio:.2f}x", ratio <= 1.5)
+    large, curl = _find(data, "2", GCFETCH, exact=True), _find(data, "2", CURL)
+    if large and curl:
+        share = large["throughput"]["mb_per_s"] / curl["throughput"]["mb_per_s"]
+        add("2: gcfetch >= 85% of curl's throughput", f"{100 * share:.0f}%", share >= 0.85)
+    if large:
+        rss = large["peak_rss_mb"]
+        add("2: gcfetch peak RSS < 120 MB", f"{rss:.0f} MB", rss < 120)
+    rerun = _find(data, "3", GCFETCH)
+    if rerun:
+        extra = rerun["extra"]
+        add(
+            "3: 0 file bytes and 0 file requests",
+            f"{extra['file_bytes']} bytes, {extra['file_requests']} requests",
+            extra["file_bytes"] == 0 and extra["file_requests"] == 0,
+        )
+        add(
+            "3: at most one request per listing page",
+            f"{extra['job_list_requests']} job-list requests for {extra['job_list_pages']} "
+            f"pages (+{extra['other_api_requests']} other API requests)",
+            extra["job_list_requests"] <= extra["job_list_pages"],
+        )
+    growth = [r for r in data if r["scenario"].startswith("4")]
+    if len(growth) >= 2:
+        per_job = [r["throughput"]["ms_per_job"] for r in growth]
+        spread = max(per_job) / min(per_job)
+        add(
+            "4: seconds per job flat within 1.5x",
+            ", ".join(f"{r['jobs']}: {p:.1f} ms" for r, p in zip(growth, per_job, strict=True))
+            + f" (spread {spread:.2f}x)",
+            spread <= 1.5,
+        )
+        grown = growth[-1]["peak_rss_mb"] - growth[0]["peak_rss_mb"]
+        job_list = growth[-1]["extra"]["server"]["body_bytes"].get("job-list", 0) / MB
+        add(
+            "4: peak RSS grows no more than the job list itself",
+            f"{growth[0]['peak_rss_mb']:.0f} -> {growth[-1]['peak_rss_mb']:.0f} MB "
+            f"(+{grown:.0f} MB; job list JSON {job_list:.0f} MB)",
+            grown <= max(job_list, 1.0),
+        )
+    return out
+
+
+def targets_text(items: list[dict[str, Any]]) -> str:
+    return "\n".join(
+        f"- {'MET' if t['met'] else 'NOT MET'}: {t['target']}: {t['measured']}" for t in items
+    )
+
+
+def write(harness: Harness, path: Path, *, quick: bool) -> dict[str, Any]:
+    """Write latest.json (atomically) and return what was written."""
+    data = rows(harness)
+    document = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": os.cpu_count(),
+        "machine": f"{platform.system()} {platform.machine()}, Python {platform.python_version()}",
+        "quick": quick,
+        "repeat": harness.repeat,
+        "results": data,
+        "targets": targets(data),
+        "notes": harness.notes,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(document, indent=2) + "\n")
+    temporary.replace(path)
+    return document

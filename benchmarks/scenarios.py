@@ -1,0 +1,212 @@
+"""The four scenarios: each builds its data, starts its sandbox, measures its contenders."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks import contenders
+from benchmarks.measure import Run, median_run, remove, run_process, tree_bytes
+from benchmarks.server import Bench, bench_sandbox
+
+logger = logging.getLogger("benchmarks")
+
+GCFETCH, GCFETCH_BEST, GCAPI, RAW, CURL = (
+    "gcfetch",
+    "gcfetch --workers {n}",
+    "gcapi 0.16.1 loop",
+    "raw httpx (limit)",
+    "curl (limit)",
+)
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How big each scenario is; `quick` shrinks everything to a smoke run."""
+
+    many_jobs: int = 300
+    latency_ms: float = 20.0
+    large_file_mib: int = 1024
+    growth_jobs: tuple[int, ...] = (100, 1000, 10000)
+    growth_latency_limit: int = 1000  # larger growth steps run without latency
+    growth_repeat_limit: int = 1000  # larger growth steps run once
+    sweep: tuple[int, ...] = (4, 8, 16, 24, 32)
+
+    @classmethod
+    def quick(cls) -> Sizes:
+        return cls(8, 20.0, 8, (4, 8, 16), 8, 8, (4, 8))
+
+
+@dataclass
+class Result:
+    """One contender in one scenario: its runs and what they moved."""
+
+    scenario: str
+    contender: str
+    runs: list[Run]
+    jobs: int
+    files: int = 0
+    payload_bytes: int = 0  # body bytes the storage origin served in one run
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def median(self) -> Run:
+        return median_run(self.runs)
+
+
+@dataclass
+class Harness:
+    workdir: Path
+    repeat: int
+    sizes: Sizes
+    gcapi_python: Path | None
+    results: list[Result] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def measure(
+        self,
+        bench: Bench,
+        scenario: str,
+        contender: str,
+        command: Callable[[Path], list[str]],
+        *,
+        repeat: int | None = None,
+        keep: Path | None = None,
+    ) -> Result:
+        """Run `command(out)` `repeat` times on fresh output directories; record a Result.
+
+        With `keep`, the last run writes there and its tree is kept (for the re-run).
+        """
+        runs, served, files, server = [], 0, 0, {}
+        count = repeat or self.repeat
+        for attempt in range(count):
+            out = keep if keep and attempt == count - 1 else self.workdir / "out"
+            remove(out)
+            bench.counters.reset()
+            log = self.workdir / "logs" / f"{scenario}-{contender}-{attempt}.log".replace(" ", "_")
+            runs.append(run_process(command(out), env=bench.env(), log=log))
+            served = bench.counters.body_bytes["storage"]
+            server = bench.counters.snapshot()
+            files = tree_bytes(out)[0]
+            if out != keep:
+                remove(out)
+            seconds = runs[-1].seconds
+            logger.info("%s / %s: run %d: %.2f s", scenario, contender, attempt + 1, seconds)
+        result = Result(scenario, contender, runs, len(bench.info.jobs), files, served)
+        result.extra["server"] = server
+        self.results.append(result)
+        return result
+
+    def many(self) -> None:
+        """Scenarios 1 and 3: many small outputs behind latency, then the re-run."""
+        sizes = self.sizes
+        data = self.workdir / f"data-many-{sizes.many_jobs}"
+        with bench_sandbox(data, jobs=sizes.many_jobs, latency_ms=sizes.latency_ms) as bench:
+            scenario = f"1 many outputs ({sizes.many_jobs} jobs, {sizes.latency_ms:g} ms)"
+            best = self._best_workers(bench, scenario)
+            self.measure(bench, scenario, GCFETCH_BEST.format(n=best.workers), best.command)
+            tree = self.workdir / "tree"
+            self.measure(
+                bench, scenario, GCFETCH, lambda out: contenders.gcfetch(bench, out), keep=tree
+            )
+            self.measure(
+                bench,
+                scenario,
+                f"{RAW} ({best.workers} at once)",
+                lambda out: contenders.raw_httpx(bench, out, best.workers),
+            )
+            if self.gcapi_python is not None:
+                python = self.gcapi_python
+                self.measure(
+                    bench, scenario, GCAPI, lambda out: contenders.gcapi_loop(bench, out, python)
+                )
+            self._rerun(bench, tree)
+            remove(tree)
+        remove(data)
+
+    @dataclass(frozen=True)
+    class _Best:
+        workers: int
+        command: Callable[[Path], list[str]]
+
+    def _best_workers(self, bench: Bench, scenario: str) -> Harness._Best:
+        """One run per --workers value; the fastest wins and is then measured like the rest."""
+        timings = {}
+        for workers in self.sizes.sweep:
+            out = self.workdir / "out"
+            remove(out)
+            log = self.workdir / "logs" / f"sweep-{workers}.log"
+            timings[workers] = run_process(
+                contenders.gcfetch(bench, out, workers), env=bench.env(), log=log
+            ).seconds
+            remove(out)
+        best = min(timings, key=timings.__getitem__)
+        self.notes.append(
+            "scenario 1 --workers sweep (one run each): "
+            + ", ".join(f"{w}: {s:.2f} s" for w, s in timings.items())
+            + f"; best {best}"
+        )
+        return Harness._Best(best, lambda out: contenders.gcfetch(bench, out, best))
+
+    def _rerun(self, bench: Bench, tree: Path) -> None:
+        """Scenario 3: gcfetch again on the finished tree; what it asked the server."""
+        runs = []
+        for attempt in range(self.repeat):
+            bench.counters.reset()
+            log = self.workdir / "logs" / f"rerun-{attempt}.log"
+            runs.append(run_process(contenders.gcfetch(bench, tree), env=bench.env(), log=log))
+        counts, served = bench.counters.requests, bench.counters.body_bytes
+        jobs = len(bench.info.jobs)
+        result = Result("3 re-run on the finished tree", GCFETCH, runs, jobs, tree_bytes(tree)[0])
+        result.extra = {
+            "requests": sum(counts.values()),
+            "job_list_requests": counts["job-list"],
+            "job_list_pages": math.ceil(jobs / 100),
+            "other_api_requests": counts["api"],
+            "file_requests": counts["media"] + counts["storage"],
+            "file_bytes": served["storage"],
+        }
+        self.results.append(result)
+
+    def large(self) -> None:
+        """Scenario 2: one job with a large image file, no latency."""
+        mib = self.sizes.large_file_mib
+        data = self.workdir / f"data-large-{mib}"
+        scenario = f"2 large file ({mib} MiB)"
+        with bench_sandbox(data, jobs=0, large_file_mib=mib) as bench:
+            self.measure(bench, scenario, GCFETCH, lambda out: contenders.gcfetch(bench, out))
+            self.measure(
+                bench,
+                scenario,
+                CURL,
+                lambda out: contenders.curl(bench, out, contenders.signed_url_of_large_file(bench)),
+            )
+            if self.gcapi_python is not None:
+                python = self.gcapi_python
+                self.measure(
+                    bench, scenario, GCAPI, lambda out: contenders.gcapi_loop(bench, out, python)
+                )
+        remove(data)
+
+    def growth(self) -> None:
+        """Scenario 4: gcfetch (defaults) on scenario 1's data at growing job counts."""
+        sizes = self.sizes
+        for jobs in sizes.growth_jobs:
+            latency = sizes.latency_ms if jobs <= sizes.growth_latency_limit else 0.0
+            repeat = self.repeat if jobs <= sizes.growth_repeat_limit else 1
+            data = self.workdir / f"data-growth-{jobs}"
+            scenario = f"4 growth ({jobs} jobs, {latency:g} ms)"
+            with bench_sandbox(data, jobs=jobs, latency_ms=latency) as bench:
+                self.measure(
+                    bench,
+                    scenario,
+                    GCFETCH,
+                    lambda out, bench=bench: contenders.gcfetch(bench, out),
+                    repeat=repeat,
+                )
+            remove(data)

@@ -1,0 +1,115 @@
+"""A TLS sandbox for one scenario: bench data, latency, and server-side request counters."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gcfetch.sandbox import Sandbox, SandboxSettings
+from gcfetch.sandbox.demo import DemoInfo, build_demo
+from gcfetch.sandbox.faults import FaultSettings
+
+JOB_LIST = "/api/v1/algorithms/jobs/"
+
+
+class Counters:
+    """Requests and response body bytes per kind: job-list, api, media, storage."""
+
+    def __init__(self) -> None:
+        self.requests: Counter[str] = Counter()
+        self.body_bytes: Counter[str] = Counter()
+
+    def reset(self) -> None:
+        self.requests.clear()
+        self.body_bytes.clear()
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        return {"requests": dict(self.requests), "body_bytes": dict(self.body_bytes)}
+
+
+class CountingMiddleware:
+    """ASGI middleware counting every request of one origin and the bytes of its answers."""
+
+    def __init__(self, app: ASGIApp, counters: Counters, origin: str) -> None:
+        self.app = app
+        self.counters = counters
+        self.origin = origin
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if self.origin == "storage":
+            kind = "storage"
+        elif path.startswith("/media/"):
+            kind = "media"
+        else:
+            kind = "job-list" if path == JOB_LIST else "api"
+        self.counters.requests[kind] += 1
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                self.counters.body_bytes[kind] += len(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
+
+
+@dataclass
+class Bench:
+    """A running TLS sandbox on bench data, with what a contender needs to reach it."""
+
+    sandbox: Sandbox
+    info: DemoInfo
+    counters: Counters
+
+    @property
+    def base_url(self) -> str:
+        return self.sandbox.base_url
+
+    @property
+    def token(self) -> str:
+        return self.info.tokens["editor"]
+
+    def env(self) -> dict[str, str]:
+        """The environment of a contender: token, CA bundle (verification stays on)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GRAND_CHALLENGE")}
+        env["GRAND_CHALLENGE_AUTHORIZATION"] = self.token
+        env["SSL_CERT_FILE"] = str(self.sandbox.ca_path)
+        env["CURL_CA_BUNDLE"] = str(self.sandbox.ca_path)
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def set_latency(self, milliseconds: float) -> None:
+        self.sandbox.set_faults(FaultSettings(latency_ms=milliseconds))
+
+
+@contextmanager
+def bench_sandbox(
+    data_dir: Path, *, jobs: int, large_file_mib: int = 0, latency_ms: float = 0.0
+) -> Iterator[Bench]:
+    """Build the bench data into `data_dir` (if absent), serve it over TLS, count requests."""
+    settings = SandboxSettings(data_dir=data_dir, tls=True)
+    info = build_demo(settings, profile="bench", jobs=jobs, large_file_mib=large_file_mib)
+    counters = Counters()
+    with Sandbox(settings) as sandbox:
+        assert sandbox.apps is not None and sandbox.ca_path is not None
+        # Added before the first request, so the apps' middleware stacks include it.
+        sandbox.apps.api.add_middleware(CountingMiddleware, counters=counters, origin="api")
+        sandbox.apps.storage.add_middleware(CountingMiddleware, counters=counters, origin="storage")
+        bench = Bench(sandbox, info, counters)
+        bench.set_latency(latency_ms)
+        yield bench
+
+
+def python() -> str:
+    """The interpreter of the project's venv (gcfetch and httpx installed)."""
+    return sys.executable

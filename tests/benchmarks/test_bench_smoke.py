@@ -1,0 +1,32 @@
+"""The benchmark harness in --quick mode on a tiny data set, so that it cannot rot.
+
+No timed assertions: only that it ran every scenario and wrote its table and JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_bench_writes_a_table_and_json_of_every_scenario_when_quick(tmp_path: Path):
+    output = tmp_path / "latest.json"
+    command = [sys.executable, "-m", "benchmarks", "--quick", "--workdir", str(tmp_path / "w")]
+    command += ["--output", str(output), "--gcapi", "cached"]  # no registry in a smoke run
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    document = json.loads(output.read_text())
+    scenarios = {row["scenario"][0] for row in document["results"]}
+    assert scenarios == {"1", "2", "3", "4"}
+    contenders = {row["contender"].split(" ")[0] for row in document["results"]}
+    assert {"gcfetch", "raw", "curl"} <= contenders
+    assert all(row["median_seconds"] > 0 and row["peak_rss_mb"] > 0 for row in document["results"])
+    rerun = next(row for row in document["results"] if row["scenario"].startswith("3"))
+    assert rerun["extra"]["file_requests"] == 0
+    assert "| Scenario | Contender |" in done.stdout and "Targets:" in done.stdout
+    assert not list((tmp_path / "w").glob("run-*")), "the harness left data behind"
