@@ -2,20 +2,79 @@
 
 from __future__ import annotations
 
+import shutil
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import httpx
+import pytest
+from sqlalchemy import select
 
 from gcfetch.sandbox import Sandbox, SandboxSettings
-from gcfetch.sandbox.faults import FaultSettings, draw
+from gcfetch.sandbox.demo import DemoInfo
+from gcfetch.sandbox.faults import Fault, FaultSettings, draw
+from gcfetch.sandbox.storage import signer_for
+from gcfetch.sandbox.tables import ImageFile
+
+
+@pytest.fixture(scope="module")
+def faulty(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """A sandbox of this module's own (on a copy of the demo data), for swapping faults."""
+    data_dir = tmp_path_factory.mktemp("faulty") / "data"
+    shutil.copytree(demo_dir, data_dir)
+    with Sandbox(SandboxSettings(data_dir=data_dir)) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _no_faults_after(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "faulty" in request.fixturenames:
+        request.getfixturevalue("faulty").set_faults(FaultSettings())
+
+
+@pytest.fixture(scope="module")
+def blob(faulty: Sandbox) -> tuple[str, str, bytes]:
+    """(media path, storage key, bytes) of the largest image file of the demo (tens of kB)."""
+    with faulty.apps.sessionmaker() as session:
+        keys = list(session.scalars(select(ImageFile.key)))
+    key = max(keys, key=lambda k: (faulty.settings.blob_dir / k).stat().st_size)
+    return f"/media/{key}", key, (faulty.settings.blob_dir / key).read_bytes()
+
+
+def _signed(sandbox: Sandbox, key: str) -> str:
+    return signer_for(sandbox.settings).url(sandbox.settings.storage_origin, key)
+
+
+def _stream(url: str, headers: dict[str, str] | None = None) -> tuple[httpx.Response, bytes, str]:
+    """GET `url`, keeping the bytes that arrived and the name of the error that ended it."""
+    received = b""
+    with httpx.Client() as client, client.stream("GET", url, headers=headers) as response:
+        try:
+            for piece in response.iter_raw():
+                received += piece
+        except httpx.HTTPError as exc:
+            return response, received, type(exc).__name__
+    return response, received, ""
 
 
 def test_draw_is_the_same_when_seed_and_parts_are_the_same():
     assert draw(7, "x", "/a", 1) == draw(7, "x", "/a", 1)
     assert draw(7, "x", "/a", 1) != draw(8, "x", "/a", 1)
     assert 0 <= draw(0, "y") < 1
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"kind": "nope"}, {"kind": "status", "status": 404}, {"kind": "drop", "rate": 1.5}],
+)
+def test_fault_raises_value_error_when_settings_invalid(kwargs):
+    with pytest.raises(ValueError):
+        Fault(**kwargs)
 
 
 def test_latency_delays_every_request_when_latency_ms_set(demo_dir: Path):
@@ -30,22 +89,153 @@ def test_latency_delays_every_request_when_latency_ms_set(demo_dir: Path):
     assert elapsed >= 0.3
 
 
-def test_latency_does_not_block_the_other_origin_when_storage_is_slow(demo_dir: Path):
-    faults = FaultSettings(storage_latency_ms=2000.0)
-    with Sandbox(SandboxSettings(data_dir=demo_dir, faults=faults)) as sandbox:
-        with ThreadPoolExecutor(1) as pool, httpx.Client() as client:
-            slow = pool.submit(httpx.get, sandbox.storage_url + "nothing")
-            while not slow.running():
-                time.sleep(0.01)
-            fast = client.get(sandbox.base_url)
-            assert fast.status_code == 200
-            assert not slow.done()
-            assert slow.result().status_code == 403
+def test_latency_does_not_block_the_other_origin_when_storage_is_slow(faulty: Sandbox):
+    faulty.set_faults(FaultSettings(storage_latency_ms=3000.0))
+    with ThreadPoolExecutor(1) as pool, httpx.Client() as client:
+        slow = pool.submit(httpx.get, faulty.storage_url + "nothing")
+        while faulty.traffic.in_flight == 0:
+            time.sleep(0.01)
+        fast = client.get(faulty.base_url)
+        assert fast.status_code == 200
+        assert not slow.done()
+        assert slow.result().status_code == 403
 
 
-def test_set_faults_changes_latency_when_sandbox_is_running(demo_dir: Path):
-    with Sandbox(SandboxSettings(data_dir=demo_dir)) as sandbox, httpx.Client() as client:
-        sandbox.set_faults(FaultSettings(latency_ms=300.0))
-        started = time.monotonic()
-        client.get(sandbox.base_url)
-        assert time.monotonic() - started >= 0.3
+def test_set_faults_changes_latency_when_sandbox_is_running(faulty: Sandbox):
+    faulty.set_faults(FaultSettings(latency_ms=300.0))
+    started = time.monotonic()
+    httpx.get(faulty.base_url)
+    assert time.monotonic() - started >= 0.3
+
+
+def _statuses(sandbox: Sandbox, faults: FaultSettings, paths: list[str]) -> list[int]:
+    sandbox.set_faults(faults)
+    with httpx.Client() as client:
+        return [client.get(sandbox.settings.api_origin + p).status_code for p in paths]
+
+
+def test_status_fault_replays_same_answers_when_seed_is_the_same(faulty: Sandbox):
+    paths = ["/api/v1/", "/api/v1/algorithms/"] * 20
+    rule = (Fault("status", status=503, rate=0.5),)
+    first = _statuses(faulty, FaultSettings(seed=3, rules=rule), paths)
+    again = _statuses(faulty, FaultSettings(seed=3, rules=rule), paths)
+    other = _statuses(faulty, FaultSettings(seed=4, rules=rule), paths)
+    assert first == again
+    assert set(first) == {200, 401, 503} or set(first) == {200, 503}
+    assert first != other
+
+
+def test_status_fault_answers_first_requests_per_path_when_first_given(faulty: Sandbox):
+    rule = Fault("status", status=429, first=2, path="/api/v1/a*", retry_after=3)
+    faulty.set_faults(FaultSettings(rules=(rule,)))
+    before = faulty.faults_injected.get("status", 0)
+    with httpx.Client(base_url=faulty.settings.api_origin) as client:
+        answers = [client.get("/api/v1/algorithms/") for _ in range(3)]
+        other = [client.get("/api/v1/algorithms/images/").status_code for _ in range(3)]
+        untouched = client.get("/api/v1/")
+    assert [a.status_code for a in answers] == [429, 429, 200]
+    assert answers[0].headers["retry-after"] == "3"
+    assert other == [429, 429, 200]
+    assert untouched.status_code == 200
+    assert faulty.faults_injected["status"] == before + 4
+
+
+def test_status_fault_sends_http_date_when_retry_after_date(faulty: Sandbox):
+    rule = Fault("status", status=503, first=1, retry_after=5, retry_after_date=True)
+    faulty.set_faults(FaultSettings(rules=(rule,)))
+    answer = httpx.get(faulty.base_url)
+    when = parsedate_to_datetime(answer.headers["retry-after"])
+    assert answer.status_code == 503
+    assert (when - datetime.now(UTC)).total_seconds() >= 4
+
+
+def test_status_fault_spares_api_when_origin_is_storage(faulty: Sandbox, blob):
+    rule = Fault("status", status=502, rate=1.0, origin="storage")
+    faulty.set_faults(FaultSettings(rules=(rule,)))
+    assert httpx.get(faulty.base_url).status_code == 200
+    assert httpx.get(_signed(faulty, blob[1])).status_code == 502
+
+
+def test_drop_fault_closes_connection_after_k_bytes_when_body_is_longer(faulty: Sandbox, blob):
+    faulty.set_faults(FaultSettings(rules=(Fault("drop", first=1, after_bytes=1000),)))
+    url = _signed(faulty, blob[1])
+    response, received, error = _stream(url)
+    assert response.status_code == 200
+    assert received == blob[2][:1000]
+    assert error in ("RemoteProtocolError", "ReadError")
+    assert httpx.get(url).content == blob[2]
+
+
+def test_short_fault_ends_body_before_content_length_when_fired(faulty: Sandbox, blob):
+    faulty.set_faults(FaultSettings(rules=(Fault("short", first=1, after_bytes=10),)))
+    response, received, error = _stream(_signed(faulty, blob[1]))
+    assert int(response.headers["content-length"]) == len(blob[2]) + 10
+    assert received == blob[2]
+    assert error in ("RemoteProtocolError", "ReadError")
+
+
+def test_drop_fault_cuts_ranged_answer_too_when_range_requested(faulty: Sandbox, blob):
+    faulty.set_faults(FaultSettings(rules=(Fault("drop", rate=1.0, after_bytes=100),)))
+    response, received, error = _stream(_signed(faulty, blob[1]), {"Range": "bytes=500-"})
+    assert response.status_code == 206
+    assert received == blob[2][500:600]
+    assert error
+
+
+def test_slow_fault_delays_first_body_byte_when_fired(faulty: Sandbox, blob):
+    faulty.set_faults(FaultSettings(rules=(Fault("slow", first=1, delay_ms=400),)))
+    started = time.monotonic()
+    response = httpx.get(_signed(faulty, blob[1]))
+    assert time.monotonic() - started >= 0.4
+    assert response.content == blob[2]
+
+
+def test_slow_fault_trips_client_read_timeout_when_longer_than_it(faulty: Sandbox, blob):
+    faulty.set_faults(FaultSettings(rules=(Fault("slow", first=1, delay_ms=1500),)))
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.get(_signed(faulty, blob[1]), timeout=httpx.Timeout(5.0, read=0.3))
+
+
+def test_etag_fault_sends_same_bytes_under_other_etag_when_fired(faulty: Sandbox, blob):
+    url = _signed(faulty, blob[1])
+    normal = httpx.get(url)
+    faulty.set_faults(FaultSettings(rules=(Fault("etag", first=1),)))
+    ranged = {"Range": "bytes=100-", "If-Range": normal.headers["etag"]}
+    changed = httpx.get(url, headers=ranged)
+    unchanged = httpx.get(url, headers=ranged)
+    assert changed.status_code == 200 and changed.content == blob[2]
+    assert changed.headers["etag"] != normal.headers["etag"]
+    assert unchanged.status_code == 206 and unchanged.content == blob[2][100:]
+
+
+def test_changed_fault_sends_other_bytes_of_same_size_when_fired(faulty: Sandbox, blob):
+    url = _signed(faulty, blob[1])
+    normal = httpx.get(url)
+    faulty.set_faults(FaultSettings(rules=(Fault("changed", first=1),)))
+    changed = httpx.get(url)
+    assert changed.headers["etag"] != normal.headers["etag"]
+    assert len(changed.content) == len(blob[2]) and changed.content != blob[2]
+    assert httpx.get(url).content == blob[2]
+
+
+def test_expired_fault_redirects_to_refused_link_when_fired(faulty: Sandbox, demo: DemoInfo, blob):
+    faulty.set_faults(FaultSettings(rules=(Fault("expired", first=1),)))
+    auth = {"Authorization": f"Bearer {demo.tokens['editor']}"}
+    with httpx.Client(base_url=faulty.settings.api_origin, headers=auth) as client:
+        stale = client.get(blob[0])
+        fresh = client.get(blob[0])
+    assert stale.status_code == fresh.status_code == 302
+    assert httpx.get(stale.headers["location"]).status_code == 403
+    assert httpx.get(fresh.headers["location"]).content == blob[2]
+
+
+def test_traffic_records_each_request_with_its_bytes_when_served(faulty: Sandbox, blob):
+    while faulty.traffic.in_flight:  # an earlier test's answer may still be on its way
+        time.sleep(0.05)
+    faulty.traffic.clear()
+    httpx.get(_signed(faulty, blob[1]))
+    httpx.get(_signed(faulty, blob[1]), headers={"Authorization": "Bearer x"})
+    storage = [r for r in faulty.traffic if r.origin == "storage"]
+    assert [(r.status, r.authorization) for r in storage] == [(200, False), (403, True)]
+    assert storage[0].body_bytes == len(blob[2])
+    assert faulty.traffic.bytes_sent("storage", "/" + blob[1]) >= len(blob[2])

@@ -93,11 +93,26 @@ def serve(
         float | None,
         typer.Option(help="Fault: delay of the storage origin instead of --latency-ms.", min=0),
     ] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fault",
+            metavar="SPEC",
+            help="Fault rule (repeatable), e.g. status=503,rate=0.05,retry-after=1 or "
+            "drop=1000,first=1; kinds: status, expired, drop, short, slow, etag, changed "
+            "(see gcfetch.sandbox.faults.parse_fault).",
+        ),
+    ] = None,
     fault_seed: Annotated[int, typer.Option(help="Seed of every random fault.")] = 0,
 ) -> None:
     """Start a sandbox; see SERVE_HELP."""
     from gcfetch.sandbox import Sandbox, SandboxSettings
-    from gcfetch.sandbox.faults import FaultSettings
+    from gcfetch.sandbox.faults import FaultSettings, parse_fault
+
+    try:
+        rules = tuple(parse_fault(spec) for spec in fault or ())
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--fault") from exc
 
     settings = SandboxSettings(
         data_dir=data,
@@ -112,6 +127,7 @@ def serve(
             latency_ms=latency_ms,
             jitter_ms=jitter_ms,
             storage_latency_ms=storage_latency_ms,
+            rules=rules,
         ),
     )
     token = _token(settings, demo)

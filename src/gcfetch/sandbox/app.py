@@ -9,10 +9,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from gcfetch.sandbox.db import make_engine, make_sessionmaker
-from gcfetch.sandbox.faults import FaultInjector, FaultMiddleware, Origin
+from gcfetch.sandbox.faults import Origin
+from gcfetch.sandbox.injection import FaultInjector, FaultMiddleware
 from gcfetch.sandbox.responses import html_not_found
 from gcfetch.sandbox.routes import api_router, media_router, storage_router
 from gcfetch.sandbox.settings import SandboxSettings
+from gcfetch.sandbox.traffic import Traffic
 
 
 @dataclass
@@ -24,16 +26,21 @@ class SandboxApps:
     engine: Engine
     sessionmaker: sessionmaker[Session]
     faults: FaultInjector
+    traffic: Traffic
 
 
 def _new_app(
-    settings: SandboxSettings, maker: sessionmaker[Session], faults: FaultInjector, origin: Origin
+    settings: SandboxSettings,
+    maker: sessionmaker[Session],
+    faults: FaultInjector,
+    traffic: Traffic,
+    origin: Origin,
 ) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
     app.state.settings = settings
     app.state.sessionmaker = maker
     app.state.faults = faults
-    app.add_middleware(FaultMiddleware, injector=faults, origin=origin)
+    app.add_middleware(FaultMiddleware, injector=faults, traffic=traffic, origin=origin)
     return app
 
 
@@ -42,7 +49,8 @@ def create_app(settings: SandboxSettings) -> SandboxApps:
     engine = make_engine(settings)
     maker = make_sessionmaker(engine)
     faults = FaultInjector(settings.faults)
-    api = _new_app(settings, maker, faults, "api")
+    traffic = Traffic()
+    api = _new_app(settings, maker, faults, traffic, "api")
     api.include_router(api_router(), prefix="/api/v1")
     api.include_router(media_router(), prefix="/media")
 
@@ -55,6 +63,8 @@ def create_app(settings: SandboxSettings) -> SandboxApps:
         """Django's HTML 404 page for every other path, never JSON (contract §2)."""
         return html_not_found()
 
-    storage = _new_app(settings, maker, faults, "storage")
+    storage = _new_app(settings, maker, faults, traffic, "storage")
     storage.include_router(storage_router())
-    return SandboxApps(api=api, storage=storage, engine=engine, sessionmaker=maker, faults=faults)
+    return SandboxApps(
+        api=api, storage=storage, engine=engine, sessionmaker=maker, faults=faults, traffic=traffic
+    )

@@ -1,20 +1,63 @@
-"""Fault injection: what a sandbox does wrong on purpose, and the middleware that does it.
+"""Fault settings: what a sandbox does wrong on purpose (injection.py does it).
 
 `FaultSettings` is frozen and part of `SandboxSettings`; a running sandbox can swap it with
-`Sandbox.set_faults`. Every random choice is a hash of (seed, what, path, n-th request to that
+`Sandbox.set_faults`. Every random choice is a hash of (seed, rule, path, n-th request to that
 path), so a failing run replays exactly under the same seed, whatever the order of requests.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-
 Origin = Literal["api", "storage"]
+Kind = Literal["status", "expired", "drop", "short", "slow", "etag", "changed"]
+KINDS: tuple[str, ...] = ("status", "expired", "drop", "short", "slow", "etag", "changed")
+FAULT_STATUSES = frozenset({429, 500, 502, 503, 504, 507})
+BODY_KINDS = ("drop", "short", "slow", "etag", "changed")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One rule: what goes wrong, for which paths, and how often.
+
+    It fires for the first `first` requests to each path matching `path` (an fnmatch pattern on
+    the URL path, without the query), then for a `rate` fraction of the later ones.
+
+    - `status`: answer `status` instead (both origins, or `origin`); with `retry_after` seconds
+      in a `Retry-After` header, as an HTTP date if `retry_after_date`;
+    - `expired`: a `/media/` redirect points to a signed link that has already expired;
+    - `drop`: storage closes the connection after `after_bytes` bytes of the body;
+    - `short`: storage declares `after_bytes` (at least 1) more bytes than it sends, then closes;
+    - `slow`: storage waits `delay_ms` after the headers, before the first body byte;
+    - `etag`: storage sends the right bytes under another ETag (as if the file changed);
+    - `changed`: storage sends other bytes of the same size under another ETag.
+    """
+
+    kind: Kind
+    path: str = "*"
+    rate: float = 0.0
+    first: int = 0
+    origin: Origin | None = None
+    status: int = 503
+    retry_after: float | None = None
+    retry_after_date: bool = False
+    after_bytes: int = 0
+    delay_ms: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; one of {', '.join(KINDS)}")
+        if self.kind == "status" and self.status not in FAULT_STATUSES:
+            raise ValueError(f"status must be one of {sorted(FAULT_STATUSES)}")
+        if not 0.0 <= self.rate <= 1.0 or self.first < 0 or self.after_bytes < 0:
+            raise ValueError("rate must be in [0, 1]; first and after_bytes not negative")
+
+    def applies_to(self, origin: Origin) -> bool:
+        if self.kind == "status":
+            return self.origin in (None, origin)
+        return origin == ("api" if self.kind == "expired" else "storage")
 
 
 @dataclass(frozen=True)
@@ -30,6 +73,7 @@ class FaultSettings:
     jitter_ms: float = 0.0
     storage_latency_ms: float | None = None
     storage_jitter_ms: float | None = None
+    rules: tuple[Fault, ...] = field(default=())
 
     def latency(self, origin: Origin) -> tuple[float, float]:
         """(fixed, jitter) in milliseconds for `origin`."""
@@ -40,45 +84,52 @@ class FaultSettings:
         return self.latency_ms, self.jitter_ms
 
 
+_KIND_VALUE = {
+    "status": "status",
+    "drop": "after_bytes",
+    "short": "after_bytes",
+    "slow": "delay_ms",
+}
+_OPTIONS = {
+    "path": str,
+    "rate": float,
+    "first": int,
+    "origin": str,
+    "retry-after": float,
+    "retry-after-date": float,
+}
+
+
+def parse_fault(spec: str) -> Fault:
+    """A Fault from its command-line form: the kind (`=value`), then `key=value` options.
+
+    E.g. `status=503,rate=0.05,retry-after=1`, `drop=1000,first=1,path=/images/*`,
+    `expired,first=1`, `slow=500,rate=0.1`, `short=10,first=1`, `etag,first=1`,
+    `changed,first=1`, `status=429,first=2,retry-after-date=3,origin=storage`.
+    """
+    head, *options = [part.strip() for part in spec.split(",")]
+    kind, _, value = head.partition("=")
+    if kind not in KINDS:
+        raise ValueError(f"unknown fault kind {kind!r} in {spec!r}; one of {', '.join(KINDS)}")
+    fields: dict[str, object] = {"kind": kind}
+    try:
+        if value:
+            if kind not in _KIND_VALUE:
+                raise ValueError(f"{kind} takes no value")
+            fields[_KIND_VALUE[kind]] = float(value) if kind == "slow" else int(value)
+        for option in options:
+            key, _, text = option.partition("=")
+            if key not in _OPTIONS:
+                raise ValueError(f"unknown option {key!r}; one of {', '.join(_OPTIONS)}")
+            fields[key.replace("-date", "").replace("-", "_")] = _OPTIONS[key](text)
+            if key == "retry-after-date":
+                fields["retry_after_date"] = True
+        return Fault(**fields)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"bad fault {spec!r}: {exc}") from exc
+
+
 def draw(seed: int, *parts: object) -> float:
     """A deterministic number in [0, 1) for `parts` under `seed`."""
     text = "\x1f".join(str(p) for p in (seed, *parts))
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") / 2**64
-
-
-class FaultInjector:
-    """The live fault settings of one sandbox, shared by both origins."""
-
-    def __init__(self, settings: FaultSettings) -> None:
-        self.settings = settings
-        self._serial = 0
-
-    def configure(self, settings: FaultSettings) -> None:
-        """Swap the fault settings (takes effect for the next request)."""
-        self.settings = settings
-
-    def delay(self, origin: Origin, path: str) -> float:
-        """Seconds to wait before answering a request to `path` on `origin`."""
-        fixed, jitter = self.settings.latency(origin)
-        if not fixed and not jitter:
-            return 0.0
-        self._serial += 1
-        return (fixed + jitter * draw(self.settings.seed, "jitter", path, self._serial)) / 1000
-
-
-class FaultMiddleware:
-    """ASGI middleware of one origin: latency, without blocking the event loop."""
-
-    def __init__(self, app: ASGIApp, injector: FaultInjector, origin: Origin) -> None:
-        self.app = app
-        self.injector = injector
-        self.origin: Origin = origin
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        delay = self.injector.delay(self.origin, scope["path"])
-        if delay > 0:
-            await asyncio.sleep(delay)
-        await self.app(scope, receive, send)

@@ -15,6 +15,7 @@ import uvicorn
 from gcfetch.sandbox.app import SandboxApps, create_app
 from gcfetch.sandbox.faults import FaultSettings
 from gcfetch.sandbox.settings import SandboxSettings
+from gcfetch.sandbox.traffic import Traffic
 
 _START_TIMEOUT = 30.0
 
@@ -107,6 +108,20 @@ class Sandbox:
         self._thread.start()
         self._wait_started()
         return self
+
+    @property
+    def traffic(self) -> Traffic:
+        """Every request both origins answered (see `gcfetch.sandbox.traffic`)."""
+        if self.apps is None:
+            raise RuntimeError("the sandbox is not running")
+        return self.apps.traffic
+
+    @property
+    def faults_injected(self) -> dict[str, int]:
+        """How often each fault kind fired so far."""
+        if self.apps is None:
+            raise RuntimeError("the sandbox is not running")
+        return dict(self.apps.faults.injected)
 
     def set_faults(self, faults: FaultSettings) -> None:
         """Swap the running sandbox's faults; later requests see them."""

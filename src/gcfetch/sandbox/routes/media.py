@@ -12,6 +12,7 @@ The token is read leniently: an invalid one counts as anonymous. Errors are HTML
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from fastapi import APIRouter, Request, Response
@@ -54,11 +55,18 @@ def _user(request: Request, session: Session) -> User | None:
         return None
 
 
-def _redirect(settings: SandboxSettings, key: str) -> Response:
-    """302 to the signed storage URL of `key`, or 404 if storage lacks it."""
+def _redirect(request: Request, settings: SandboxSettings, key: str) -> Response:
+    """302 to the signed storage URL of `key`, or 404 if storage lacks it.
+
+    The `expired` fault (faults.py) hooks in here: the link has expired before it is sent.
+    """
     if blob_path(settings, key) is None:
         return _page(404)
-    location = signer_for(settings).url(settings.storage_origin, key)
+    signer = signer_for(settings)
+    now = None
+    if request.app.state.faults.link_expired(request.url.path):
+        now = time.time() - signer.lifetime - 60
+    location = signer.url(settings.storage_origin, key, now=now)
     return Response(b"", status_code=302, headers={"Location": location}, media_type="text/html")
 
 
@@ -100,7 +108,7 @@ def media_router() -> APIRouter:
             return _page(404)
         if not can_view_image(session, _user(request, session), found[0]):
             return _page(403)
-        return _redirect(settings, found[1])
+        return _redirect(request, settings, found[1])
 
     @router.api_route(
         "/components/componentinterfacevalue/{aa}/{bb}/{pk:int}/{rest:path}", methods=_METHODS
@@ -113,7 +121,7 @@ def media_router() -> APIRouter:
         value = session.get(SocketValue, pk)
         if value is None or value.file_key is None:
             return _page(404)
-        return _redirect(settings, value.file_key)
+        return _redirect(request, settings, value.file_key)
 
     @router.api_route("/docker/images/algorithms/algorithmimage/{pk}/{rest:path}", methods=_METHODS)
     def algorithm_image_file(
@@ -125,7 +133,7 @@ def media_router() -> APIRouter:
             return _page(404)
         if not _is_editor(session, _user(request, session), image.algorithm_pk):
             return _page(403)
-        return _redirect(settings, f"docker/images/algorithms/algorithmimage/{pk}/{rest}")
+        return _redirect(request, settings, f"docker/images/algorithms/algorithmimage/{pk}/{rest}")
 
     @router.api_route("/{rest:path}", methods=_METHODS)
     def unknown(rest: str) -> Response:

@@ -4,18 +4,20 @@ GET and HEAD of `/<key>?Expires=..&Signature=..&Key-Pair-Id=..`. Refusals are S3
 XML: 403 for a missing, wrong or expired signature and for any request carrying an
 `Authorization` header; 404 for a signed key with no blob. Bytes are streamed from disk by
 starlette's FileResponse (single `Range` -> 206, `If-Range`, unsatisfiable -> 416) in 1 MiB
-chunks. Every answer passes through `serve_blob`, the one place for fault injection.
+chunks. Every blob passes through `serve_blob`, the one place for body faults (faults.py).
 """
 
 from __future__ import annotations
 
 import mimetypes
+import os
 from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
 from starlette.responses import FileResponse
 
 from gcfetch.sandbox.deps import SettingsDep
+from gcfetch.sandbox.injection import FaultInjector
 from gcfetch.sandbox.settings import SandboxSettings
 from gcfetch.sandbox.storage import blob_path, signer_for
 
@@ -30,6 +32,9 @@ _CONTENT_TYPES = {
     ".tiff": "image/tiff",
     ".csv": "text/csv",
 }
+
+
+_FLIP = bytes(b ^ 0x5A for b in range(256))
 
 
 class BlobResponse(FileResponse):
@@ -55,6 +60,20 @@ def _error(status: int, code: str, message: str) -> Response:
     return Response(body, status_code=status, media_type="application/xml")
 
 
+def changed_copy(settings: SandboxSettings, key: str, path: Path) -> Path:
+    """A file of `path`'s size with every byte changed (made once), for the `changed` fault."""
+    copy = settings.data_dir / "faults" / "changed" / key
+    if copy.is_file() and copy.stat().st_size == path.stat().st_size:
+        return copy
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    scratch = copy.with_name(f".{copy.name}.{os.getpid()}.tmp")
+    with path.open("rb") as source, scratch.open("wb") as out:
+        while block := source.read(1024 * 1024):
+            out.write(block.translate(_FLIP))
+    os.replace(scratch, copy)
+    return copy
+
+
 def serve_blob(request: Request, settings: SandboxSettings, key: str) -> Response:
     """Check the request's signature and answer with the blob of `key` (or a refusal)."""
     if "authorization" in request.headers:
@@ -73,7 +92,14 @@ def serve_blob(request: Request, settings: SandboxSettings, key: str) -> Respons
     path = blob_path(settings, key)
     if path is None:
         return _error(404, "NoSuchKey", "The specified key does not exist.")
-    return BlobResponse(path, stat_result=path.stat(), headers={"content-type": content_type(path)})
+    injector: FaultInjector = request.app.state.faults
+    faults = injector.body_faults(request.url.path)
+    headers = {"content-type": content_type(path)}
+    if faults.changed:
+        path = changed_copy(settings, key, path)
+    if faults.etag:
+        headers["etag"] = faults.etag
+    return faults.wrap(BlobResponse(path, stat_result=path.stat(), headers=headers))
 
 
 def storage_router() -> APIRouter:

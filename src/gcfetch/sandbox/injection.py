@@ -1,0 +1,241 @@
+"""Fault injection at run time: the live rules, the origin middleware and the faulty body.
+
+Where each fault acts (one hook per place):
+- latency and `status` faults: `FaultMiddleware`, around every request of an origin (it also
+  records every request in `Traffic`);
+- `expired`: the `/media/` redirect (routes/media.py) asks `FaultInjector.link_expired`;
+- `drop`, `short`, `slow`, `etag`, `changed`: `serve_blob` in routes/storage.py asks
+  `FaultInjector.body_faults` and wraps its answer with `BodyFaults.wrap`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import hashlib
+import logging
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from email.utils import formatdate
+
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gcfetch.sandbox.faults import BODY_KINDS, Fault, FaultSettings, Origin, draw
+from gcfetch.sandbox.traffic import Served, Traffic
+
+
+class InjectedFault(Exception):
+    """Raised inside a response to make the server abort the connection on purpose."""
+
+
+class _QuietInjected(logging.Filter):
+    """Keep uvicorn from logging our own aborts as application errors."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], InjectedFault))
+
+
+_quiet = _QuietInjected()
+
+
+class FaultInjector:
+    """The live fault settings of one sandbox, shared by both origins; counts what fired."""
+
+    def __init__(self, settings: FaultSettings) -> None:
+        self._lock = threading.Lock()
+        self.settings = settings
+        self._seen: Counter[tuple[int, str]] = Counter()
+        self._serial = 0
+        self.injected: Counter[str] = Counter()
+        logging.getLogger("uvicorn.error").addFilter(_quiet)
+
+    def configure(self, settings: FaultSettings) -> None:
+        """Swap the fault settings (for the next request); per-path counts start again."""
+        with self._lock:
+            self.settings = settings
+            self._seen.clear()
+
+    def delay(self, origin: Origin, path: str) -> float:
+        """Seconds to wait before answering a request to `path` on `origin`."""
+        fixed, jitter = self.settings.latency(origin)
+        if not fixed and not jitter:
+            return 0.0
+        with self._lock:
+            self._serial += 1
+            serial = self._serial
+        return (fixed + jitter * draw(self.settings.seed, "jitter", path, serial)) / 1000
+
+    def fire(self, kinds: tuple[str, ...], origin: Origin, path: str) -> list[Fault]:
+        """The rules of `kinds` that fire for this request (each rule counts its paths)."""
+        settings = self.settings
+        fired: list[Fault] = []
+        with self._lock:
+            for index, rule in enumerate(settings.rules):
+                if rule.kind not in kinds or not rule.applies_to(origin):
+                    continue
+                if not fnmatch.fnmatchcase(path, rule.path):
+                    continue
+                self._seen[index, path] += 1
+                n = self._seen[index, path]
+                if n <= rule.first or draw(settings.seed, index, path, n) < rule.rate:
+                    fired.append(rule)
+                    self.injected[rule.kind] += 1
+        return fired
+
+    def link_expired(self, path: str) -> bool:
+        """Whether the `/media/` redirect for `path` should hand out an expired link."""
+        return bool(self.fire(("expired",), "api", path))
+
+    def body_faults(self, path: str) -> BodyFaults:
+        """What goes wrong with the storage answer for `path` (empty if nothing)."""
+        fired = self.fire(BODY_KINDS, "storage", path)
+        if not fired:
+            return BodyFaults()
+        with self._lock:
+            self._serial += 1
+            return BodyFaults.of(fired, path, self._serial)
+
+
+@dataclass(frozen=True)
+class BodyFaults:
+    """The storage faults that fired for one request."""
+
+    drop_after: int | None = None
+    missing: int = 0
+    delay: float = 0.0
+    etag: str | None = None
+    changed: bool = False
+
+    @classmethod
+    def of(cls, fired: list[Fault], path: str, serial: int) -> BodyFaults:
+        by_kind = {rule.kind: rule for rule in fired}
+        etag = None
+        if "changed" in by_kind:
+            etag = '"changed-' + hashlib.md5(path.encode(), usedforsecurity=False).hexdigest() + '"'
+        elif "etag" in by_kind:
+            etag = f'"other-{serial}"'
+        return cls(
+            drop_after=by_kind["drop"].after_bytes if "drop" in by_kind else None,
+            missing=max(1, by_kind["short"].after_bytes) if "short" in by_kind else 0,
+            delay=by_kind["slow"].delay_ms / 1000 if "slow" in by_kind else 0.0,
+            etag=etag,
+            changed="changed" in by_kind,
+        )
+
+    @property
+    def alters_body(self) -> bool:
+        return self.drop_after is not None or self.missing > 0 or self.delay > 0
+
+    def wrap(self, response: Response) -> Response:
+        return _FaultyBody(response, self) if self.alters_body else response
+
+
+class _FaultyBody(Response):
+    """A response around another one: cuts, shortens or delays its body."""
+
+    def __init__(self, inner: Response, faults: BodyFaults) -> None:  # no super(): wraps `inner`
+        self.inner = inner
+        self.faults = faults
+        self.background = None
+        self.status_code = inner.status_code
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        faults = self.faults
+        sent = 0
+        first = True
+
+        async def faulty_send(message: Message) -> None:
+            nonlocal sent, first
+            if message["type"] == "http.response.start" and faults.missing:
+                message = dict(message)
+                message["headers"] = [
+                    (k, str(int(v) + faults.missing).encode() if k == b"content-length" else v)
+                    for k, v in message["headers"]
+                ]
+            if message["type"] == "http.response.body":
+                body = message.get("body", b"")
+                if first and faults.delay:
+                    await asyncio.sleep(faults.delay)
+                first = False
+                cut = faults.drop_after
+                if cut is not None and sent + len(body) > cut:
+                    head = body[: cut - sent]
+                    await send({"type": "http.response.body", "body": head, "more_body": True})
+                    raise InjectedFault(f"connection dropped after {cut} bytes")
+                sent += len(body)
+                if faults.missing and not message.get("more_body", False):
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
+                    raise InjectedFault(f"body {faults.missing} bytes short of its Content-Length")
+            await send(message)
+
+        await self.inner(scope, receive, faulty_send)
+
+
+def _status_response(rule: Fault) -> Response:
+    headers = {}
+    if rule.retry_after is not None:
+        if rule.retry_after_date:
+            # An HTTP date has whole seconds: round up, so the wait is never shorter.
+            headers["Retry-After"] = formatdate(time.time() + rule.retry_after + 1, usegmt=True)
+        else:
+            headers["Retry-After"] = f"{rule.retry_after:g}"
+    body = f"<html><body><h1>{rule.status}</h1><p>Injected fault.</p></body></html>\n"
+    return Response(body, status_code=rule.status, headers=headers, media_type="text/html")
+
+
+class FaultMiddleware:
+    """ASGI middleware of one origin: records traffic, adds latency, answers `status` faults."""
+
+    def __init__(
+        self, app: ASGIApp, injector: FaultInjector, traffic: Traffic, origin: Origin
+    ) -> None:
+        self.app = app
+        self.injector = injector
+        self.traffic = traffic
+        self.origin: Origin = origin
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        headers = dict(scope["headers"])
+        status = 0
+        sent = 0
+
+        async def counting_send(message: Message) -> None:
+            nonlocal status, sent
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            await send(message)
+
+        self.traffic.started()
+        fault: str | None = None
+        try:
+            delay = self.injector.delay(self.origin, path)
+            if delay > 0:
+                await asyncio.sleep(delay)
+            fired = self.injector.fire(("status",), self.origin, path)
+            if fired:
+                fault = f"status {fired[0].status}"
+                await _status_response(fired[0])(scope, receive, counting_send)
+            else:
+                await self.app(scope, receive, counting_send)
+        finally:
+            self.traffic.finished(
+                Served(
+                    origin=self.origin,
+                    method=scope["method"],
+                    path=path,
+                    status=status,
+                    body_bytes=sent,
+                    authorization=b"authorization" in headers,
+                    range=headers[b"range"].decode("latin-1") if b"range" in headers else None,
+                    fault=fault,
+                )
+            )

@@ -1,0 +1,73 @@
+"""What a sandbox answered: one record per request, for tests and benchmarks to check.
+
+Kept in memory: the last `keep` records, plus per-path byte totals that never age out.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Served:
+    """One request and what the sandbox answered to it."""
+
+    origin: str  # "api" or "storage"
+    method: str
+    path: str
+    status: int
+    body_bytes: int
+    authorization: bool  # the request carried an Authorization header
+    range: str | None
+    fault: str | None  # the injected fault, if any
+
+
+class Traffic:
+    """Thread-safe log of served requests, shared by both origins of one sandbox."""
+
+    def __init__(self, keep: int = 200_000) -> None:
+        self._lock = threading.Lock()
+        self._records: deque[Served] = deque(maxlen=keep)
+        self._bytes: Counter[tuple[str, str]] = Counter()
+        self._in_flight = 0
+
+    def started(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+
+    def finished(self, served: Served) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            self._records.append(served)
+            self._bytes[served.origin, served.path] += served.body_bytes
+
+    @property
+    def in_flight(self) -> int:
+        """Requests being answered now (a client that went away may still be counted)."""
+        with self._lock:
+            return self._in_flight
+
+    def records(self) -> list[Served]:
+        with self._lock:
+            return list(self._records)
+
+    def __iter__(self) -> Iterator[Served]:
+        return iter(self.records())
+
+    def bytes_sent(self, origin: str, path: str) -> int:
+        """Body bytes sent for `path` on `origin` since the start (or the last `clear`)."""
+        with self._lock:
+            return self._bytes[origin, path]
+
+    def byte_totals(self, origin: str = "storage") -> dict[str, int]:
+        """Body bytes sent per path on `origin`."""
+        with self._lock:
+            return {path: n for (o, path), n in self._bytes.items() if o == origin}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._records.clear()
+            self._bytes.clear()
