@@ -12,7 +12,7 @@ from gcfetch import Client
 from gcfetch.sandbox import Sandbox
 from gcfetch.sandbox.demo import DemoInfo
 
-SCRIPT = Path(__file__).with_name("guide_loop.py")
+SCRIPT = Path(__file__).parents[2] / "examples" / "gcapi_download_outputs.py"
 
 
 def test_guide_loop_writes_gcapi_tree_when_run_with_gcfetch(

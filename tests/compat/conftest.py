@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,8 @@ from gcfetch.sandbox import Sandbox, SandboxSettings
 GCAPI_VERSIONS = ("0.13.4", "0.16.1")
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = Path(__file__).parent / "scripts"
+EXAMPLES = REPO / "examples"
+_IMPORT = re.compile(r"^import gcfetch as gcapi$|^import gcapi$", re.MULTILINE)
 GCFETCH = "gcfetch"
 
 
@@ -45,17 +48,17 @@ class Runner:
     work: Path
 
     def run(self, script: str, *args: str, token: str | None) -> subprocess.CompletedProcess[str]:
-        source = SCRIPTS / script
-        if self.version == GCFETCH:
-            text = source.read_text().replace("\nimport gcapi\n", "\nimport gcfetch as gcapi\n")
-            source = self.work / f"gcfetch_{script}"
-            source.write_text(text)
+        """Run `script` (from tests/compat/scripts/ or examples/) with this runner's client."""
+        source = SCRIPTS / script if (SCRIPTS / script).exists() else EXAMPLES / script
+        wanted = "import gcfetch as gcapi" if self.version == GCFETCH else "import gcapi"
+        copy = self.work / f"{self.version}_{script}"
+        copy.write_text(_IMPORT.sub(wanted, source.read_text(), count=1))
         env = {k: v for k, v in os.environ.items() if not k.startswith("GRAND_CHALLENGE")}
         env["SSL_CERT_FILE"] = str(self.ca_path)
         if token is not None:
             env["GRAND_CHALLENGE_AUTHORIZATION"] = token
         return subprocess.run(
-            [str(self.python), str(source), *args],
+            [str(self.python), str(copy), *args],
             env=env,
             capture_output=True,
             text=True,

@@ -18,6 +18,7 @@ from gcfetch.sandbox.tables import Job
 
 GCFETCH = "gcfetch"  # the runner that imports gcfetch as gcapi
 ALGORITHM = "lung-nodule-detector"
+EXAMPLE = "gcapi_download_outputs.py"  # in examples/
 RECORDS = {"manifest.jsonl", "results.csv", ".gcfetch.lock"}
 
 
@@ -63,10 +64,14 @@ def assert_same_tree(gcapi_root: Path, gcfetch_root: Path, sandbox: Sandbox) -> 
 
 
 def _run_tree(
-    runner: Any, script: str, sandbox: Sandbox, image: str, token: str, name: str
+    runner: Any, style: str, sandbox: Sandbox, image: str | None, token: str, name: str
 ) -> Path:
+    """Run examples/gcapi_download_outputs.py in `style`; returns the tree it made."""
     out = runner.work / name
-    done = runner.run(script, sandbox.base_url, ALGORITHM, image, str(out), token=token)
+    selection = ["--algorithm-image", image] if image else []
+    done = runner.run(
+        EXAMPLE, sandbox.base_url, ALGORITHM, str(out), "--style", style, *selection, token=token
+    )
     assert done.returncode == 0, f"{runner.version}: {done.stderr}"
     return out
 
@@ -75,12 +80,11 @@ def _run_tree(
 def test_guide_loop_makes_the_same_tree_with_gcfetch_as_with_gcapi_0_13(
     runners: dict[str, Any], tls_sandbox: Sandbox, demo: DemoInfo, by_image: bool
 ) -> None:
-    image = demo.algorithm_images[ALGORITHM][-1] if by_image else "-"
+    image = demo.algorithm_images[ALGORITHM][-1] if by_image else None
     name = f"guide-{by_image}"
     token = demo.tokens["editor"]
     trees = [
-        _run_tree(runners[v], "guide_loop.py", tls_sandbox, image, token, name)
-        for v in ("0.13.4", GCFETCH)
+        _run_tree(runners[v], "guide", tls_sandbox, image, token, name) for v in ("0.13.4", GCFETCH)
     ]
     assert assert_same_tree(*trees, tls_sandbox) > 0
 
@@ -89,11 +93,11 @@ def test_guide_loop_makes_the_same_tree_with_gcfetch_as_with_gcapi_0_13(
 def test_socket_value_loop_makes_the_same_tree_with_gcfetch_as_with_gcapi_0_16(
     runners: dict[str, Any], tls_sandbox: Sandbox, demo: DemoInfo, by_image: bool
 ) -> None:
-    image = demo.algorithm_images[ALGORITHM][0] if by_image else "-"
+    image = demo.algorithm_images[ALGORITHM][0] if by_image else None
     name = f"values-{by_image}"
     token = demo.tokens["editor"]
     trees = [
-        _run_tree(runners[v], "socket_value_loop.py", tls_sandbox, image, token, name)
+        _run_tree(runners[v], "socket-value", tls_sandbox, image, token, name)
         for v in ("0.16.1", GCFETCH)
     ]
     assert assert_same_tree(*trees, tls_sandbox) > 0
@@ -104,7 +108,7 @@ def test_gcfetch_outputs_makes_the_same_tree_as_gcapi_0_16(
 ) -> None:
     token = demo.tokens["editor"]
     gcapi_tree = _run_tree(
-        runners["0.16.1"], "socket_value_loop.py", tls_sandbox, "-", token, "for-outputs"
+        runners["0.16.1"], "socket-value", tls_sandbox, None, token, "for-outputs"
     )
     out = tmp_path / "download"
     env = {
