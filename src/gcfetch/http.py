@@ -44,6 +44,10 @@ _READ_ERRORS = (
 Origin = tuple[str, str, int | None]
 
 
+class BodyBrokeOff(TransferError):
+    """A streamed body stopped before its end (dropped, cut short or stalled): resumable."""
+
+
 def origin_of(url: httpx.URL | str) -> Origin:
     """(scheme, host, port) with the scheme's default port filled in."""
     url = httpx.URL(url)
@@ -213,7 +217,7 @@ class HttpSession:
                 self.raise_for_status(response)
             yield response
         except httpx.HTTPError as exc:
-            raise TransferError(
+            raise BodyBrokeOff(
                 f"The download of {display_url(media_url)} broke off ({type(exc).__name__}: "
                 f"{exc}); run it again to resume.",
                 url=media_url,

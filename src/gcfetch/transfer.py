@@ -25,7 +25,7 @@ import httpx
 
 from gcfetch import config
 from gcfetch.errors import APIError, IntegrityError, TransferCancelled, TransferError
-from gcfetch.http import HttpSession, display_url
+from gcfetch.http import BodyBrokeOff, HttpSession, display_url
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,9 @@ def download(
         except (IntegrityError, TransferCancelled):
             raise
         except TransferError as exc:
-            moved_on = progress.received > before or isinstance(exc, _StartOver)
+            # A body that broke off is tried again even without new bytes (e.g. a read
+            # timeout before the first byte); other errors only if bytes arrived.
+            moved_on = progress.received > before or isinstance(exc, (_StartOver, BodyBrokeOff))
             if attempt == config.MAX_RESUMES or not moved_on:
                 raise
             logger.debug("resuming %s after: %s", display_url(url), exc)

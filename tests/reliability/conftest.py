@@ -1,0 +1,28 @@
+"""Fixtures of the reliability tests: a sandbox of their own, whose faults each test sets."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gcfetch.sandbox import Sandbox, SandboxSettings
+from gcfetch.sandbox.faults import FaultSettings
+
+
+@pytest.fixture(scope="module")
+def faulty(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """A sandbox of this module's own, on a copy of the demo data; tests set its faults."""
+    data_dir = tmp_path_factory.mktemp("reliability") / "data"
+    shutil.copytree(demo_dir, data_dir)
+    with Sandbox(SandboxSettings(data_dir=data_dir)) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _no_faults_after(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "faulty" in request.fixturenames:
+        request.getfixturevalue("faulty").set_faults(FaultSettings())
