@@ -239,3 +239,11 @@ def test_traffic_records_each_request_with_its_bytes_when_served(faulty: Sandbox
     assert [(r.status, r.authorization) for r in storage] == [(200, False), (403, True)]
     assert storage[0].body_bytes == len(blob[2])
     assert faulty.traffic.bytes_sent("storage", "/" + blob[1]) >= len(blob[2])
+
+
+def test_bandwidth_limit_paces_storage_body_when_set(faulty: Sandbox, blob):
+    faulty.set_faults(FaultSettings(storage_bytes_per_second=len(blob[2]) * 2))
+    started = time.monotonic()
+    response = httpx.get(_signed(faulty, blob[1]))
+    assert time.monotonic() - started >= 0.45
+    assert response.content == blob[2]

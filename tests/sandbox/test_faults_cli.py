@@ -65,6 +65,8 @@ def test_serve_injects_faults_when_flags_given(tmp_path: Path):
         "60",
         "--latency-ms",
         "200",
+        "--storage-kib-per-second",
+        "512",
         "--fault",
         "status=503,first=1,retry-after=7",
     ]

@@ -93,6 +93,9 @@ def serve(
         float | None,
         typer.Option(help="Fault: delay of the storage origin instead of --latency-ms.", min=0),
     ] = None,
+    storage_kib_per_second: Annotated[
+        float, typer.Option(help="Fault: throttle each storage body (KiB/s); 0: no limit.", min=0)
+    ] = 0.0,
     fault: Annotated[
         list[str] | None,
         typer.Option(
@@ -127,6 +130,7 @@ def serve(
             latency_ms=latency_ms,
             jitter_ms=jitter_ms,
             storage_latency_ms=storage_latency_ms,
+            storage_bytes_per_second=storage_kib_per_second * 1024,
             rules=rules,
         ),
     )

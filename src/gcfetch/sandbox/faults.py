@@ -66,6 +66,7 @@ class FaultSettings:
 
     `latency_ms` (+ up to `jitter_ms`, uniformly) delays every request of both origins;
     `storage_latency_ms` / `storage_jitter_ms` override them for the storage origin.
+    `storage_bytes_per_second` (0: unlimited) throttles each storage body, like a slow link.
     """
 
     seed: int = 0
@@ -73,6 +74,7 @@ class FaultSettings:
     jitter_ms: float = 0.0
     storage_latency_ms: float | None = None
     storage_jitter_ms: float | None = None
+    storage_bytes_per_second: float = 0.0
     rules: tuple[Fault, ...] = field(default=())
 
     def latency(self, origin: Origin) -> tuple[float, float]:

@@ -92,11 +92,12 @@ class FaultInjector:
     def body_faults(self, path: str) -> BodyFaults:
         """What goes wrong with the storage answer for `path` (empty if nothing)."""
         fired = self.fire(BODY_KINDS, "storage", path)
+        bandwidth = self.settings.storage_bytes_per_second
         if not fired:
-            return BodyFaults()
+            return BodyFaults(bandwidth=bandwidth)
         with self._lock:
             self._serial += 1
-            return BodyFaults.of(fired, path, self._serial)
+            return BodyFaults.of(fired, path, self._serial, bandwidth)
 
 
 @dataclass(frozen=True)
@@ -108,9 +109,10 @@ class BodyFaults:
     delay: float = 0.0
     etag: str | None = None
     changed: bool = False
+    bandwidth: float = 0.0
 
     @classmethod
-    def of(cls, fired: list[Fault], path: str, serial: int) -> BodyFaults:
+    def of(cls, fired: list[Fault], path: str, serial: int, bandwidth: float) -> BodyFaults:
         by_kind = {rule.kind: rule for rule in fired}
         etag = None
         if "changed" in by_kind:
@@ -123,18 +125,19 @@ class BodyFaults:
             delay=by_kind["slow"].delay_ms / 1000 if "slow" in by_kind else 0.0,
             etag=etag,
             changed="changed" in by_kind,
+            bandwidth=bandwidth,
         )
 
     @property
     def alters_body(self) -> bool:
-        return self.drop_after is not None or self.missing > 0 or self.delay > 0
+        return bool(self.drop_after is not None or self.missing or self.delay or self.bandwidth)
 
     def wrap(self, response: Response) -> Response:
         return _FaultyBody(response, self) if self.alters_body else response
 
 
 class _FaultyBody(Response):
-    """A response around another one: cuts, shortens or delays its body."""
+    """A response around another one: cuts, shortens, delays or throttles its body."""
 
     def __init__(self, inner: Response, faults: BodyFaults) -> None:  # no super(): wraps `inner`
         self.inner = inner
@@ -169,9 +172,28 @@ class _FaultyBody(Response):
                 if faults.missing and not message.get("more_body", False):
                     await send({"type": "http.response.body", "body": body, "more_body": True})
                     raise InjectedFault(f"body {faults.missing} bytes short of its Content-Length")
+                if faults.bandwidth:
+                    await _throttled(send, message, faults.bandwidth)
+                    return
             await send(message)
 
         await self.inner(scope, receive, faulty_send)
+
+
+_PIECE = 64 * 1024
+
+
+async def _throttled(send: Send, message: Message, bandwidth: float) -> None:
+    """Send a body message in pieces, at most `bandwidth` bytes per second."""
+    body: bytes = message.get("body", b"")
+    more = message.get("more_body", False)
+    if not body:
+        await send(message)
+    for start in range(0, len(body), _PIECE):
+        piece = body[start : start + _PIECE]
+        last = start + _PIECE >= len(body)
+        await send({"type": "http.response.body", "body": piece, "more_body": more or not last})
+        await asyncio.sleep(len(piece) / bandwidth)
 
 
 def _status_response(rule: Fault) -> Response:
