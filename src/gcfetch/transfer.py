@@ -129,10 +129,16 @@ def _attempt(
                 _write(out, b"", part, flush=True)
                 size = out.tell()
     except APIError as exc:
-        if exc.status_code == 416 and offset:
+        if exc.status_code != 416 or not offset:
+            raise
+        if _full_size(http, url, etag) != offset:
             part.unlink(missing_ok=True)
             raise _StartOver("The stored range no longer fits; starting over.", url=url) from exc
-        raise
+        # The .part already holds the whole file (a run stopped just before renaming it).
+        with open(part, "ab") as out:
+            _write(out, b"", part, flush=True)
+        digest, size, total = _hash_existing(part), offset, offset
+        progress.resumed = True
     if total is not None and size != total:
         part.unlink(missing_ok=True)
         sidecar.unlink(missing_ok=True)
@@ -153,6 +159,14 @@ def _attempt(
         bytes_received=progress.received,
         resumed=progress.resumed,
     )
+
+
+def _full_size(http: HttpSession, url: str, etag: str | None) -> int | None:
+    """The size of the file behind `url` if its ETag is still `etag` (one 1-byte request)."""
+    with http.stream_file(url, headers={"Range": "bytes=0-0"}) as response:
+        if etag is None or response.headers.get("ETag") != etag:
+            return None
+        return _placement(response)[1]
 
 
 def _chunks(response: httpx.Response, chunk_size: int) -> Iterator[bytes]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,3 +27,13 @@ def _no_faults_after(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if "faulty" in request.fixturenames:
         request.getfixturevalue("faulty").set_faults(FaultSettings())
+
+
+@pytest.fixture(scope="session")
+def soak_stats(request: pytest.FixtureRequest) -> Iterator[Counter[str]]:
+    """Figures of the soak tests, printed at the end of the session (README "Reliability")."""
+    stats: Counter[str] = Counter()
+    yield stats
+    reporter = request.config.pluginmanager.getplugin("terminalreporter")
+    if stats and reporter is not None:
+        reporter.write_line("soak figures: " + ", ".join(f"{k} {v}" for k, v in stats.items()))

@@ -1,0 +1,192 @@
+"""Interrupted runs: `gcfetch outputs` killed (SIGKILL) or stopped (SIGINT) mid-transfer, then
+run again: the tree equals an uninterrupted run's and no half-done file is fetched again in full."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+from tests.reliability.helpers import MATRIX_ALGORITHM, make_client, manifest, tree, wait_idle
+
+from gcfetch import download_outputs
+from gcfetch.outputs.manifest import RESULTS_NAME
+from gcfetch.sandbox import Sandbox, SandboxSettings
+from gcfetch.sandbox.demo import DemoInfo
+from gcfetch.sandbox.faults import Fault, FaultSettings
+from gcfetch.sandbox.tables import ImageFile
+
+BIG = 512 * 1024  # each .tif becomes this large, so that kills land mid-transfer
+SLOW_LINK = FaultSettings(storage_bytes_per_second=4 * 1024 * 1024)
+
+
+@pytest.fixture(scope="module")
+def slow(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """A sandbox whose .tif files are BIG random blobs, served at 4 MiB/s per file."""
+    data_dir = tmp_path_factory.mktemp("interrupted") / "data"
+    shutil.copytree(demo_dir, data_dir)
+    settings = SandboxSettings(data_dir=data_dir, faults=SLOW_LINK)
+    rng = random.Random(8)
+    with Sandbox(settings) as running:
+        with running.apps.sessionmaker() as session:
+            keys = [k for k in session.scalars(select(ImageFile.key)) if k.endswith(".tif")]
+        for key in keys:
+            (settings.blob_dir / key).write_bytes(rng.randbytes(BIG))
+        yield running
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(slow: Sandbox, demo: DemoInfo, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("uninterrupted")
+    with make_client(slow, demo) as client:
+        assert download_outputs(client, algorithm=MATRIX_ALGORITHM, output_directory=root).ok
+    return root
+
+
+def _start(sandbox: Sandbox, demo: DemoInfo, root: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "GRAND_CHALLENGE_API_URL": sandbox.base_url,
+        "GRAND_CHALLENGE_AUTHORIZATION": demo.tokens["editor"],
+    }
+    command = [sys.executable, "-m", "gcfetch.cli", "outputs", "-a", MATRIX_ALGORITHM]
+    command += ["-o", str(root), "--workers", "4", "--quiet"]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _parts(root: Path) -> dict[str, int]:
+    """Size of each `.part` file, keyed by the final file's relative path."""
+    return {
+        p.relative_to(root).as_posix().removesuffix(".part"): p.stat().st_size
+        for p in root.rglob("*.part")
+    }
+
+
+def _wait_for_part(root: Path, process: subprocess.Popen[bytes]) -> None:
+    while not any(root.rglob("*.part")) and process.poll() is None:
+        time.sleep(0.005)
+
+
+def _rows(root: Path) -> list[list[str]]:
+    with (root / RESULTS_NAME).open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    return [rows[0], *sorted(rows[1:])]
+
+
+def _storage_path(record: dict) -> str:
+    return httpx.URL(record["url"]).path.removeprefix("/media")
+
+
+def interrupted_trial(
+    sandbox: Sandbox, demo: DemoInfo, reference: Path, root: Path, rng: random.Random
+) -> dict[str, int]:
+    """Kill a run at a random moment, check what it left, run again, check the result."""
+    process = _start(sandbox, demo, root)
+    if rng.random() < 0.5:
+        time.sleep(rng.uniform(0.3, 1.2))
+    else:
+        _wait_for_part(root, process)
+        time.sleep(rng.uniform(0.0, 0.1))
+    process.kill()
+    process.communicate(timeout=30)
+    wait_idle(sandbox)
+    expected = tree(reference)
+    left = tree(root)
+    for path, digest in left.items():  # nothing half-written at a final path
+        assert path.endswith((".part", ".part.json")) or digest == expected[path], path
+    for path, rec in (manifest(root) if (root / "manifest.jsonl").exists() else {}).items():
+        assert left[path] == rec["sha256"]
+    parts = _parts(root)
+    before = sandbox.traffic.byte_totals()
+    with make_client(sandbox, demo) as client:
+        summary = download_outputs(client, algorithm=MATRIX_ALGORITHM, output_directory=root)
+    wait_idle(sandbox)
+    after = sandbox.traffic.byte_totals()
+    assert summary.ok
+    assert tree(root) == expected
+    records = manifest(root)
+    assert {p: r["sha256"] for p, r in records.items()} == expected
+    assert _rows(root) == _rows(reference)
+    for path, kept in parts.items():  # a .part is continued, never fetched again in full
+        storage = _storage_path(records[path])
+        sent = after.get(storage, 0) - before.get(storage, 0)
+        # +1: a complete .part is confirmed with a 1-byte request
+        assert sent <= records[path]["size"] - kept + 1, f"{path}: {kept} bytes kept, {sent} sent"
+    return {"parts_resumed": sum(1 for s in parts.values() if s), "files": len(expected)}
+
+
+def test_download_outputs_renames_part_without_refetching_when_part_is_complete(
+    slow: Sandbox, demo: DemoInfo, uninterrupted: Path, tmp_path: Path
+):
+    root = tmp_path / "out"
+    shutil.copytree(uninterrupted, root)
+    path, rec = next((p, r) for p, r in manifest(root).items() if p.endswith(".tif"))
+    (root / path).rename(root / f"{path}.part")
+    (root / f"{path}.part.json").write_text(json.dumps({"etag": rec["etag"], "url": rec["url"]}))
+    before = slow.traffic.bytes_sent("storage", _storage_path(rec))
+    with make_client(slow, demo) as client:
+        summary = download_outputs(client, algorithm=MATRIX_ALGORITHM, output_directory=root)
+    wait_idle(slow)
+    assert summary.ok and summary.files_downloaded == 1
+    assert tree(root) == tree(uninterrupted)
+    assert slow.traffic.bytes_sent("storage", _storage_path(rec)) - before <= 1
+
+
+def test_outputs_resumes_to_identical_tree_when_killed_at_random_moments(
+    slow: Sandbox, demo: DemoInfo, uninterrupted: Path, tmp_path: Path
+):
+    rng = random.Random(2024)
+    resumed = 0
+    for trial in range(20):
+        resumed += interrupted_trial(slow, demo, uninterrupted, tmp_path / str(trial), rng)[
+            "parts_resumed"
+        ]
+    assert resumed > 0, "no kill landed mid-transfer"
+
+
+@pytest.mark.soak
+def test_outputs_resumes_to_identical_tree_when_killed_often_under_faults(
+    slow: Sandbox, demo: DemoInfo, uninterrupted: Path, tmp_path: Path, soak_stats
+):
+    rng = random.Random(77)
+    chaos = (
+        Fault("status", status=503, rate=0.05, retry_after=0.01),
+        Fault("drop", rate=0.05, after_bytes=100_000),
+    )
+    for trial in range(200):
+        slow.set_faults(FaultSettings(seed=trial, storage_bytes_per_second=4 << 20, rules=chaos))
+        found = interrupted_trial(slow, demo, uninterrupted, tmp_path / str(trial), rng)
+        soak_stats["kill trials"] += 1
+        soak_stats["parts resumed"] += found["parts_resumed"]
+        soak_stats["files verified"] += found["files"]
+    slow.set_faults(SLOW_LINK)
+    soak_stats["faults injected"] += sum(slow.faults_injected.values())
+
+
+def test_outputs_stops_cleanly_with_130_when_interrupted_by_sigint(
+    slow: Sandbox, demo: DemoInfo, uninterrupted: Path, tmp_path: Path
+):
+    process = _start(slow, demo, tmp_path)
+    _wait_for_part(tmp_path, process)
+    process.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    _, stderr = process.communicate(timeout=30)
+    stopped_after = time.monotonic() - sent
+    assert process.returncode == 130
+    assert b"Interrupted" in stderr and b"Traceback" not in stderr
+    assert stopped_after < 1.0
+    assert _parts(tmp_path), "the half-done file is kept for a resume"
+    with make_client(slow, demo) as client:
+        assert download_outputs(client, algorithm=MATRIX_ALGORITHM, output_directory=tmp_path).ok
+    assert tree(tmp_path) == tree(uninterrupted)
