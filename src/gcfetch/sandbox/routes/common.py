@@ -22,7 +22,7 @@ def current_user(request: Request, session: SessionDep) -> User | None:
         raise HTTPException(401, exc.detail, headers=WWW_AUTHENTICATE) from exc
 
 
-def authenticated_user(user: Annotated[User | None, Depends(current_user)]) -> User:
+def authenticated_user(user: User | None) -> User:
     """A non-anonymous user, else DRF's 401 `NotAuthenticated`."""
     if user is None:
         raise HTTPException(
@@ -32,7 +32,6 @@ def authenticated_user(user: Annotated[User | None, Depends(current_user)]) -> U
 
 
 UserDep = Annotated[User | None, Depends(current_user)]
-AuthenticatedUserDep = Annotated[User, Depends(authenticated_user)]
 
 
 def not_found(model: str | None = None) -> HTTPException:

@@ -5,57 +5,27 @@ Filters: `job_input`, `job_output` (repeatable, OR-ed) and `name` (exact).
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Any
+
+from fastapi import APIRouter
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
+from starlette.datastructures import QueryParams
 
-from gcfetch.sandbox.deps import SessionDep
-from gcfetch.sandbox.filters import FilterErrors, canonical_uuid, exact, model_multiple_choice
-from gcfetch.sandbox.pagination import paginate
-from gcfetch.sandbox.responses import json_response
-from gcfetch.sandbox.routes.common import READ_METHODS, SerializerDep, UserDep, not_found
-from gcfetch.sandbox.tables import Image, Job, SocketValue, User, job_inputs, job_outputs
+from gcfetch.sandbox.filters import FilterErrors, exact, model_multiple_choice
+from gcfetch.sandbox.routes.resource import ReadResource, each, read_router
+from gcfetch.sandbox.serialize import Serializer
+from gcfetch.sandbox.tables import Image, Job, SocketValue, job_inputs, job_outputs
 from gcfetch.sandbox.visibility import visible_images
-
-_LOAD = (selectinload(Image.files),)
 
 
 def images_router() -> APIRouter:
-    router = APIRouter()
-
-    @router.api_route("/cases/images/", methods=READ_METHODS)
-    def list_images(
-        request: Request, session: SessionDep, user: UserDep, shaper: SerializerDep
-    ) -> Response:
-        statement = _filtered(session, request, user)
-        if isinstance(statement, FilterErrors):
-            return json_response(statement.body, 400)
-        body = paginate(
-            session,
-            statement.order_by(Image.name, Image.pk),
-            str(request.url),
-            request.query_params,
-            lambda rows: [shaper.image(image) for image in rows],
-            _LOAD,
-        )
-        return json_response(body)
-
-    @router.api_route("/cases/images/{pk}/", methods=READ_METHODS)
-    def get_image(pk: str, session: SessionDep, user: UserDep, shaper: SerializerDep) -> Response:
-        canonical = canonical_uuid(pk)
-        if canonical is None:
-            raise not_found()
-        statement = select(Image).where(Image.pk == canonical, visible_images(user))
-        image = session.scalar(statement.options(*_LOAD))
-        if image is None:
-            raise not_found("Image")
-        return json_response(shaper.image(image))
-
-    return router
+    return read_router(IMAGES)
 
 
-def _filtered(session: Session, request: Request, user: User | None) -> Select | FilterErrors:
-    query = request.query_params
+def _filtered(
+    session: Session, query: QueryParams, statement: Select[Any]
+) -> Select[Any] | FilterErrors:
     errors = FilterErrors()
     jobs_in = model_multiple_choice(
         session, Job.pk, "job_input", query.getlist("job_input"), errors
@@ -65,7 +35,6 @@ def _filtered(session: Session, request: Request, user: User | None) -> Select |
     )
     if errors.body:
         return errors
-    statement = select(Image).where(visible_images(user))
     name = exact(Image.name, query.get("name"))
     if name is not None:
         statement = statement.where(name)
@@ -78,3 +47,15 @@ def _filtered(session: Session, request: Request, user: User | None) -> Select |
             )
             statement = statement.where(Image.pk.in_(image_pks))
     return statement
+
+
+IMAGES = ReadResource(
+    path="/cases/images/",
+    model=Image,
+    label="Image",
+    shape=each(Serializer.image),
+    order_by=(Image.name, Image.pk),
+    visible=visible_images,
+    filter=_filtered,
+    load=(selectinload(Image.files),),
+)

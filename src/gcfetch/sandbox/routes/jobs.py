@@ -6,75 +6,35 @@ OR-ed); every other parameter is ignored, as django-filter does. Order: `created
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Any
+
+from fastapi import APIRouter
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
+from starlette.datastructures import QueryParams
 
-from gcfetch.sandbox.deps import SessionDep
-from gcfetch.sandbox.filters import (
-    FilterErrors,
-    canonical_uuid,
-    model_choice,
-    model_multiple_choice,
-)
-from gcfetch.sandbox.pagination import paginate
-from gcfetch.sandbox.responses import json_response
-from gcfetch.sandbox.routes.common import READ_METHODS, SerializerDep, UserDep, not_found
+from gcfetch.sandbox.filters import FilterErrors, model_choice, model_multiple_choice
+from gcfetch.sandbox.routes.resource import ReadResource, each, read_router
+from gcfetch.sandbox.serialize import Serializer
 from gcfetch.sandbox.tables import (
     Algorithm,
     AlgorithmImage,
     Image,
     Job,
     SocketValue,
-    User,
     job_inputs,
     job_outputs,
 )
 from gcfetch.sandbox.visibility import visible_jobs
 
-LOAD_JOBS = (
-    selectinload(Job.algorithm_image).selectinload(AlgorithmImage.algorithm),
-    selectinload(Job.inputs).selectinload(SocketValue.socket),
-    selectinload(Job.outputs).selectinload(SocketValue.socket),
-)
-
 
 def jobs_router() -> APIRouter:
-    router = APIRouter()
-
-    @router.api_route("/algorithms/jobs/", methods=READ_METHODS)
-    def list_jobs(
-        request: Request, session: SessionDep, user: UserDep, shaper: SerializerDep
-    ) -> Response:
-        statement = _filtered(session, request, user)
-        if isinstance(statement, FilterErrors):
-            return json_response(statement.body, 400)
-        body = paginate(
-            session,
-            statement.order_by(Job.created, Job.pk),
-            str(request.url),
-            request.query_params,
-            lambda rows: [shaper.job(job) for job in rows],
-            LOAD_JOBS,
-        )
-        return json_response(body)
-
-    @router.api_route("/algorithms/jobs/{pk}/", methods=READ_METHODS)
-    def get_job(pk: str, session: SessionDep, user: UserDep, shaper: SerializerDep) -> Response:
-        canonical = canonical_uuid(pk)
-        if canonical is None:
-            raise not_found()
-        statement = select(Job).where(Job.pk == canonical, visible_jobs(user))
-        job = session.scalar(statement.options(*LOAD_JOBS))
-        if job is None:
-            raise not_found("Job")
-        return json_response(shaper.job(job))
-
-    return router
+    return read_router(JOBS)
 
 
-def _filtered(session: Session, request: Request, user: User | None) -> Select | FilterErrors:
-    query = request.query_params
+def _filtered(
+    session: Session, query: QueryParams, statement: Select[Any]
+) -> Select[Any] | FilterErrors:
     errors = FilterErrors()
     name = "algorithm_image__algorithm"
     algorithm = model_choice(session, Algorithm.pk, name, query.get(name), errors)
@@ -86,7 +46,6 @@ def _filtered(session: Session, request: Request, user: User | None) -> Select |
     )
     if errors.body:
         return errors
-    statement = select(Job).where(visible_jobs(user))
     if algorithm is not None:
         image_pks = select(AlgorithmImage.pk).where(AlgorithmImage.algorithm_pk == algorithm)
         statement = statement.where(Job.algorithm_image_pk.in_(image_pks))
@@ -99,3 +58,19 @@ def _filtered(session: Session, request: Request, user: User | None) -> Select |
             )
             statement = statement.where(Job.pk.in_(job_pks))
     return statement
+
+
+JOBS = ReadResource(
+    path="/algorithms/jobs/",
+    model=Job,
+    label="Job",
+    shape=each(Serializer.job),
+    order_by=(Job.created, Job.pk),
+    visible=visible_jobs,
+    filter=_filtered,
+    load=(
+        selectinload(Job.algorithm_image).selectinload(AlgorithmImage.algorithm),
+        selectinload(Job.inputs).selectinload(SocketValue.socket),
+        selectinload(Job.outputs).selectinload(SocketValue.socket),
+    ),
+)
