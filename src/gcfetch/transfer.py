@@ -69,13 +69,18 @@ def download(
     a full disk or a transfer that keeps breaking off.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + ".part")
     progress = _Progress()
     for attempt in range(config.MAX_RESUMES + 1):
         before = progress.received
         try:
-            return _attempt(http, url, target, part, progress, on_bytes, cancel, chunk_size)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                return _attempt(http, url, target, part, progress, on_bytes, cancel, chunk_size)
+            except OSError as exc:
+                if exc.errno == errno.ENOSPC:
+                    raise _no_space(part) from exc
+                raise
         except (IntegrityError, TransferCancelled):
             raise
         except TransferError as exc:
@@ -207,12 +212,17 @@ def _write(out: BinaryIO, chunk: bytes, part: Path, *, flush: bool = False) -> N
             os.fsync(out.fileno())
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
-            raise TransferError(
-                f"No space left on the device holding {part.parent}; free some space and run "
-                f"again to resume from {part.name}.",
-                path=part,
-            ) from exc
+            raise _no_space(part) from exc
         raise
+
+
+def _no_space(part: Path) -> TransferError:
+    """The error of a full disk (while writing `part` or its directory), naming the directory."""
+    return TransferError(
+        f"No space left on the device holding {part.parent}; free some space and run "
+        f"again to resume from {part.name}.",
+        path=part,
+    )
 
 
 def _hash_existing(part: Path) -> hashlib._Hash:

@@ -19,6 +19,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gcfetch.errors import GCFetchError
+
 if TYPE_CHECKING:
     from gcfetch.models import Job
 
@@ -31,13 +33,21 @@ FIXED_COLUMNS = ("job", "algorithm_image", "status")
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temp file, fsync and os.replace."""
+    """Write `text` to `path` through a temp file, fsync and os.replace.
+
+    On failure (e.g. a full disk) the temp file is removed, `path` keeps its old content and a
+    GCFetchError names the directory.
+    """
     tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with tmp.open("w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise GCFetchError(f"cannot write {path.name} in {path.parent}: {exc.strerror}") from exc
 
 
 def file_digest(path: Path) -> tuple[int, str]:

@@ -113,9 +113,17 @@ class _Run:
             self.summary.interrupted = self.cancel.is_set()
             self.summary.seconds = time.monotonic() - started
             if not self.dry_run:
-                self.manifest.flush()
-                self.results.write()
+                self._write_records()
         return self.summary
+
+    def _write_records(self) -> None:
+        """Write the manifest and results table; a failure (full disk) is reported, not raised."""
+        for write in (self.manifest.flush, self.results.write):
+            try:
+                write()
+            except GCFetchError as exc:
+                logger.info("%s", exc)
+                self._fail(failure("", "", "", exc))
 
     def _list_and_submit(
         self, jobs: Iterable[Job], pool: ThreadPoolExecutor, slots: threading.BoundedSemaphore
