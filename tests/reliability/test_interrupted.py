@@ -156,6 +156,7 @@ def test_outputs_resumes_to_identical_tree_when_killed_at_random_moments(
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(1800)
 def test_outputs_resumes_to_identical_tree_when_killed_often_under_faults(
     slow: Sandbox, demo: DemoInfo, uninterrupted: Path, tmp_path: Path, soak_stats
 ):
@@ -168,10 +169,10 @@ def test_outputs_resumes_to_identical_tree_when_killed_often_under_faults(
         slow.set_faults(FaultSettings(seed=trial, storage_bytes_per_second=4 << 20, rules=chaos))
         found = interrupted_trial(slow, demo, uninterrupted, tmp_path / str(trial), rng)
         soak_stats["kill trials"] += 1
-        soak_stats["parts resumed"] += found["parts_resumed"]
-        soak_stats["files verified"] += found["files"]
+        soak_stats["kill .part files resumed"] += found["parts_resumed"]
+        soak_stats["kill files verified"] += found["files"]
     slow.set_faults(SLOW_LINK)
-    soak_stats["faults injected"] += sum(slow.faults_injected.values())
+    soak_stats["kill faults injected"] += sum(slow.faults_injected.values())
 
 
 def test_outputs_stops_cleanly_with_130_when_interrupted_by_sigint(
