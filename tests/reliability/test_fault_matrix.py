@@ -163,3 +163,36 @@ def test_outputs_cli_exits_one_listing_failures_when_links_always_expired(
     assert "predictions.json" in result.stderr
     faulty.set_faults(S())
     assert CliRunner().invoke(app, args, env=env).exit_code == 0
+
+
+CHAOS = (
+    Fault("status", status=503, rate=0.05, retry_after=0.01),
+    Fault("status", status=502, rate=0.03),
+    Fault("status", status=500, rate=0.02),
+    Fault("status", status=429, rate=0.03, retry_after=0.01),
+    Fault("drop", rate=0.05, after_bytes=2000),
+    Fault("short", rate=0.03, after_bytes=3),
+    Fault("expired", rate=0.05),
+    Fault("slow", rate=0.05, delay_ms=20),
+    Fault("etag", rate=0.03),
+)
+
+
+@pytest.mark.soak
+@pytest.mark.timeout(1800)
+def test_download_outputs_never_corrupts_when_many_faults_mix(
+    faulty: Sandbox, demo: DemoInfo, reference, tmp_path: Path, soak_stats
+):
+    for seed in range(40):
+        root = tmp_path / str(seed)
+        faulty.set_faults(FaultSettings(seed=seed, jitter_ms=3, rules=CHAOS))
+        before = sum(faulty.faults_injected.values())
+        summary = _run(faulty, demo, root)
+        wait_idle(faulty)
+        soak_stats["chaos faults injected"] += sum(faulty.faults_injected.values()) - before
+        faulty.set_faults(FaultSettings())
+        missing = _check(summary, root, reference)
+        soak_stats["chaos runs"] += 1
+        soak_stats["chaos files verified"] += len(reference) - len(missing)
+        soak_stats["chaos outputs reported failed"] += len(summary.failures)
+        assert _run(faulty, demo, root).ok and tree(root) == reference

@@ -165,7 +165,7 @@ def test_outputs_resumes_to_identical_tree_when_killed_often_under_faults(
         Fault("status", status=503, rate=0.05, retry_after=0.01),
         Fault("drop", rate=0.05, after_bytes=100_000),
     )
-    for trial in range(200):
+    for trial in range(100):
         slow.set_faults(FaultSettings(seed=trial, storage_bytes_per_second=4 << 20, rules=chaos))
         found = interrupted_trial(slow, demo, uninterrupted, tmp_path / str(trial), rng)
         soak_stats["kill trials"] += 1
