@@ -29,11 +29,16 @@ def _no_faults_after(request: pytest.FixtureRequest) -> Iterator[None]:
         request.getfixturevalue("faulty").set_faults(FaultSettings())
 
 
+SOAK_STATS: Counter[str] = Counter()
+
+
 @pytest.fixture(scope="session")
-def soak_stats(request: pytest.FixtureRequest) -> Iterator[Counter[str]]:
-    """Figures of the soak tests, printed at the end of the session (README "Reliability")."""
-    stats: Counter[str] = Counter()
-    yield stats
-    reporter = request.config.pluginmanager.getplugin("terminalreporter")
-    if stats and reporter is not None:
-        reporter.write_line("soak figures: " + ", ".join(f"{k} {v}" for k, v in stats.items()))
+def soak_stats() -> Counter[str]:
+    """Figures of the soak tests, printed at the end of the run (README "Reliability")."""
+    return SOAK_STATS
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if SOAK_STATS:
+        figures = ", ".join(f"{k} {v}" for k, v in SOAK_STATS.items())
+        terminalreporter.write_line(f"soak figures: {figures}")
