@@ -153,6 +153,21 @@ def test_download_outputs_renames_part_without_refetching_when_part_is_complete(
     assert slow.traffic.bytes_sent("storage", _storage_path(rec)) - before <= 1
 
 
+def test_download_outputs_removes_stray_sidecars_when_killed_right_after_rename(
+    slow: Sandbox, demo: DemoInfo, uninterrupted: Path, tmp_path: Path
+):
+    root = tmp_path / "out"
+    shutil.copytree(uninterrupted, root)
+    (root / "manifest.jsonl").unlink()  # the killed run had not recorded them yet
+    strays = [p for p in tree(root) if p.endswith((".tif", "predictions.json"))][:4]
+    for path in strays:
+        (root / f"{path}.part.json").write_text('{"etag": "x", "url": "y"}')
+    with make_client(slow, demo) as client:
+        summary = download_outputs(client, algorithm=MATRIX_ALGORITHM, output_directory=root)
+    assert summary.ok and summary.bytes_transferred == 0
+    assert tree(root) == tree(uninterrupted)
+
+
 def test_outputs_resumes_to_identical_tree_when_killed_at_random_moments(
     slow: Sandbox, demo: DemoInfo, uninterrupted: Path, tmp_path: Path
 ):

@@ -213,6 +213,13 @@ class _Run:
         return 1
 
     def _local_record(self, task: Task, path: Path, url: str | None) -> dict:
+        """The record of a file already in place (a run stopped right after renaming it may
+        have left its `.part.json` sidecar behind: removed here)."""
+        if not self.dry_run:
+            path.with_name(path.name + ".part.json").unlink(missing_ok=True)
+        return self._record_of(task, path, url)
+
+    def _record_of(self, task: Task, path: Path, url: str | None) -> dict:
         size, sha256 = file_digest(path)
         return record(
             job=task.job_pk,
@@ -238,7 +245,7 @@ class _Run:
             raise GCFetchError(
                 f"cannot write {task.target.name} in {task.target.parent}: {exc.strerror}"
             ) from exc
-        return self._local_record(task, task.target, task.source)
+        return self._record_of(task, task.target, task.source)
 
     def _fetch(self, task: Task, url: str | None, target: Path) -> tuple[dict, int]:
         if not url:
