@@ -54,13 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     harness = Harness(workdir, repeat, Sizes.quick() if args.quick else Sizes(), python)
     if shutil.which("curl") is None:
         harness.notes.append("curl not found: scenario 2's limit was not measured")
+    steps = [(scenarios & {1, 3}, harness.many), (2 in scenarios, harness.large)]
+    steps.append((4 in scenarios, harness.growth))
     try:
-        if scenarios & {1, 3}:
-            harness.many()
-        if 2 in scenarios:
-            harness.large()
-        if 4 in scenarios:
-            harness.growth()
+        for wanted, step in steps:
+            if wanted:
+                step()
+                report.write(harness, args.output, quick=args.quick)  # kept if a later one fails
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     document = report.write(harness, args.output, quick=args.quick)
