@@ -115,7 +115,8 @@ def _attempt(
                 part.unlink(missing_ok=True)
                 raise _StartOver(f"The storage sent bytes from {start}, not {offset}.", url=url)
             etag = response.headers.get("ETag")
-            _write_json(sidecar, {"etag": etag, "url": url})
+            if not append:  # a resume keeps the sidecar: rewriting it could lose it to a kill
+                _write_json(sidecar, {"etag": etag, "url": url})
             with open(part, "ab" if append else "wb") as out:
                 digest = _hash_existing(part) if append else hashlib.sha256()
                 progress.resumed = progress.resumed or (append and offset > 0)
