@@ -11,6 +11,7 @@ Rules kept here and nowhere else:
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import contextmanager
@@ -119,6 +120,10 @@ class HttpSession:
         self._sleep = sleep
         self._auth = _TokenAuth(_Secret(token) if token else None, self.api_origin)
         pool = max_concurrent_downloads + config.EXTRA_CONNECTIONS
+        # Never more requests in flight than pooled connections: httpcore 1.0.x may close a
+        # connection it has handed to a queued request (encode/httpcore#1110), which breaks
+        # concurrent downloads once more threads than connections share the pool.
+        self._slots = threading.BoundedSemaphore(pool)
         self._client = httpx.Client(
             verify=verify,
             timeout=httpx.Timeout(timeout),
@@ -193,6 +198,12 @@ class HttpSession:
         the `Location` is then fetched without the token, with `headers` (e.g. Range). A 403
         from another origin (an expired signed link) is renewed by asking `media_url` again.
         """
+        with self._slots:
+            yield from self._stream_file(media_url, headers)
+
+    def _stream_file(
+        self, media_url: str, headers: Mapping[str, str] | None
+    ) -> Iterator[httpx.Response]:
         renewals = 0
         while True:
             first = self._send("GET", self.check_url(media_url), stream=True)
@@ -242,7 +253,11 @@ class HttpSession:
                 method, url, params=params, json=json, headers=headers
             )
             try:
-                response = self._client.send(request, stream=stream, auth=self._auth)
+                if stream:  # the caller, stream_file, holds a slot for the whole stream
+                    response = self._client.send(request, stream=True, auth=self._auth)
+                else:
+                    with self._slots:
+                        response = self._client.send(request, auth=self._auth)
             except (*_CONNECT_ERRORS, *_READ_ERRORS) as exc:
                 kind = "connect" if isinstance(exc, _CONNECT_ERRORS) else "read"
                 decision = self.retry.decide(state, Outcome(method, error=kind))

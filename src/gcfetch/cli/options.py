@@ -85,8 +85,11 @@ def setup_logging(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
-def make_client(token: str | None, base_url: str | None) -> Client:
-    """Build the one Client of a command; a missing token is a usage error that names the fix."""
+def make_client(token: str | None, base_url: str | None, workers: int | None = None) -> Client:
+    """Build the one Client of a command; a missing token is a usage error that names the fix.
+
+    `workers` sizes the connection pool so that every worker has a connection of its own.
+    """
     from gcfetch.client import Client
 
     if not token:
@@ -94,4 +97,6 @@ def make_client(token: str | None, base_url: str | None) -> Client:
             f"No API token. Pass --token or set {config.TOKEN_ENV} "
             "(create a token at https://grand-challenge.org/settings/api-tokens/)."
         )
-    return Client(token=token, base_url=base_url)
+    if workers is None:
+        return Client(token=token, base_url=base_url)
+    return Client(token=token, base_url=base_url, max_concurrent_downloads=workers)

@@ -100,7 +100,7 @@ def outputs_command(
 
     def run() -> object:
         with (
-            make_client(token, base_url) as client,
+            make_client(token, base_url, workers) as client,
             ProgressView(err, quiet=quiet, verbose=verbose) as view,
         ):
             return download_outputs(
