@@ -52,3 +52,21 @@ def test_build_demo_refuses_another_profile_when_a_demo_exists(tmp_path: Path):
     assert build_demo(settings, profile="bench", jobs=2) == first
     with pytest.raises(FileExistsError, match="profile=bench"):
         build_demo(settings, jobs=2)
+
+
+def test_build_demo_makes_small_files_when_profile_is_bench_small(tmp_path: Path):
+    settings = SandboxSettings(data_dir=tmp_path)
+    info = build_demo(settings, profile="bench-small", jobs=3)
+
+    assert info.profile == "bench-small" and len(info.jobs) == 3
+    engine = make_engine(settings)
+    with Session(engine) as session:
+        files = {f.image_pk: settings.blob_dir / f.key for f in session.scalars(select(ImageFile))}
+        values = list(session.scalars(select(SocketValue)))
+        slugs = [(v, v.socket.slug) for v in values]
+        heat_maps = [files[v.image_pk] for v, slug in slugs if slug == "heat-map"]
+        documents = [settings.blob_dir / v.file_key for v, slug in slugs if slug == "predictions"]
+    engine.dispose()
+    assert len(heat_maps) == len(documents) == 3
+    assert all(20 * 2**10 <= path.stat().st_size < 24 * 2**10 for path in heat_maps)
+    assert all(4_000 < path.stat().st_size < 6_000 for path in documents)

@@ -60,7 +60,8 @@ DEMO_HELP = (
     "gcfetch sandbox demo --data /tmp/bench --jobs 10000 --large-file-mib 2048\n\n"
     "gcfetch sandbox demo --data /tmp/bench --profile bench --jobs 300\n\n"
     "The bench profile (for benchmarks) has one public algorithm, throughput-benchmark, whose "
-    "jobs all succeeded with three outputs: a ~2 MiB .mha image, a ~50 KB JSON file and a value."
+    "jobs all succeeded with three outputs: a ~2 MiB .mha image, a ~50 KB JSON file and a value; "
+    "bench-small has a ~20 KB image and a ~5 KB JSON file instead."
 )
 
 
@@ -215,7 +216,10 @@ def demo(
     ] = 0,
     seed: Annotated[int, typer.Option(help="Seed: same seed, same data set and tokens.")] = 0,
     profile: Annotated[
-        str, typer.Option(help="default (every kind of job and output) or bench.")
+        str,
+        typer.Option(
+            help="default (every kind of job and output), bench, or bench-small (small files)."
+        ),
     ] = "default",
     database: DatabaseOpt = None,
 ) -> None:

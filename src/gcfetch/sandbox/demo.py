@@ -13,7 +13,9 @@ storage keys under `settings.blob_dir`.
 
 The `bench` profile (for benchmarks) has the same users and one public algorithm,
 `throughput-benchmark`, whose jobs all succeeded with three outputs each: a ~2 MiB `.mha`
-heat map, a ~50 KB `predictions.json` file and a `probability` value.
+heat map, a ~50 KB `predictions.json` file and a `probability` value. The `bench-small`
+profile is the same with a ~20 KB heat map and a ~5 KB `predictions.json` (growth benchmarks:
+many jobs, little data).
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ BENCH_ALGORITHM = (
     ("heat-map", "predictions", "probability"),
     1,
 )
-PROFILES = ("default", "bench")
+PROFILES = ("default", "bench", "bench-small")
 _EPOCH = datetime(2025, 1, 6, 9, 0, 0)
 
 
@@ -237,7 +239,7 @@ def _populate(
             for slug, title, kind, super_kind, path in SOCKETS
         ],
     )
-    bench = profile == "bench"
+    bench = profile.startswith("bench")
     specs = (BENCH_ALGORITHM,) if bench else ALGORITHMS
     public_algorithm = BENCH_ALGORITHM[0] if bench else PUBLIC_ALGORITHM
     algorithms, versions = _add_algorithms(session, settings, rng, user_ids, specs)
@@ -246,7 +248,7 @@ def _populate(
         session,
         settings,
         rng,
-        Templates.build(settings.data_dir, seed, bench=bench),
+        Templates.build(settings.data_dir, seed, bench=bench, small=profile == "bench-small"),
         sockets={
             slug: (pk, spec) for (slug, *spec), pk in zip(SOCKETS, sockets.values(), strict=True)
         },

@@ -108,9 +108,15 @@ def _image_fields(shape: list[int], spacing: tuple[float, ...]) -> dict[str, Any
     return fields
 
 
-def write_bench_image(target: Path, rng: np.random.Generator) -> dict[str, Any]:
-    """A 3D float32 probability map of 2 MiB as uncompressed `.mha` (the benchmark's image)."""
-    data = (_ball((8, 256, 256), rng) + rng.normal(0, 0.01, (8, 256, 256))).astype(np.float32)
+BENCH_SHAPE = (8, 256, 256)  # float32: 2 MiB
+BENCH_SMALL_SHAPE = (5, 32, 32)  # float32: 20 KiB
+
+
+def write_bench_image(
+    target: Path, rng: np.random.Generator, shape: tuple[int, int, int] = BENCH_SHAPE
+) -> dict[str, Any]:
+    """A 3D float32 probability map as uncompressed `.mha` (the benchmark's image, 2 MiB)."""
+    data = (_ball(shape, rng) + rng.normal(0, 0.01, shape)).astype(np.float32)
     target.parent.mkdir(parents=True, exist_ok=True)
     image = sitk.GetImageFromArray(data)
     image.SetSpacing((0.7, 0.7, 2.5))

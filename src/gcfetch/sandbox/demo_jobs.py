@@ -53,7 +53,10 @@ class Templates:
     bench: tuple[list[Template], list[Path]] | None = None  # 2 MiB images, 50 KB JSON files
 
     @classmethod
-    def build(cls, data_dir: Path, seed: int, *, bench: bool = False) -> Templates:
+    def build(
+        cls, data_dir: Path, seed: int, *, bench: bool = False, small: bool = False
+    ) -> Templates:
+        """`bench` adds the benchmark's files; `small` makes them ~20 KB images, ~5 KB JSON."""
         directory = data_dir / ".demo-templates"
         directory.mkdir(parents=True, exist_ok=True)
         rng = np.random.default_rng(seed)
@@ -81,14 +84,16 @@ class Templates:
             documents["thumbnail"].append(thumbnail)
         if not bench:
             return cls(directory, images, documents)
+        shape = files.BENCH_SMALL_SHAPE if small else files.BENCH_SHAPE
+        findings = 60 if small else 600
         bench_images = [
-            Template(path, files.write_bench_image(path, rng))
+            Template(path, files.write_bench_image(path, rng, shape))
             for v in range(_VARIANTS)
             for path in [directory / f"bench-{v}.mha"]
         ]
         bench_json = [directory / f"bench-{v}.json" for v in range(_VARIANTS)]
         for path in bench_json:
-            files.write_bytes(path, files.bench_json_bytes(rng))
+            files.write_bytes(path, files.bench_json_bytes(rng, findings))
         return cls(directory, images, documents, (bench_images, bench_json))
 
 
@@ -177,7 +182,7 @@ class JobFactory:
     def add_bench_job(
         self, index: int, algorithm: str, algorithm_image: str, *, created: datetime
     ) -> str:
-        """A succeeded job with three outputs: a 2 MiB `heat-map`, 50 KB `predictions`, a value."""
+        """A succeeded job with three outputs: a `heat-map` image, a `predictions` file, a value."""
         if self._templates.bench is None:
             raise ValueError("the templates were built without the benchmark files")
         images, documents = self._templates.bench
