@@ -3,14 +3,13 @@
 Options: --scenario N (repeatable; 1 also runs 3, which re-runs its finished tree), --repeat
 (default 3), --quick (tiny sizes, one repeat: a smoke run), --gcapi build|cached|skip (the
 official client's venv), --workdir (data and downloads, removed after each scenario),
---output (the JSON).
+--output (the JSON; the printed summary goes next to it as .md).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 import shutil
 import sys
 import tempfile
@@ -64,13 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     document = report.write(harness, args.output, quick=args.quick)
-    print(f"\nBenchmarks of {document['date']} on {os.cpu_count()} cores ({document['machine']}):")
-    print(report.table(document["results"]))
-    print("\nTargets:")
-    print(report.targets_text(document["targets"]))
-    for note in document["notes"]:
-        print(f"Note: {note}")
-    print(f"\nWritten: {args.output}")
+    summary = report.summary(document)
+    markdown = args.output.with_suffix(".md")
+    markdown.write_text(summary + "\n")
+    print("\n" + summary)
+    print(f"\nWritten: {args.output} and {markdown}")
     return 0
 
 

@@ -10,6 +10,7 @@ import httpx
 from benchmarks.server import Bench
 
 SCRIPTS = Path(__file__).parent / "scripts"
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "gcapi_download_outputs.py"
 
 
 def gcfetch(bench: Bench, out: Path, workers: int | None = None) -> list[str]:
@@ -27,10 +28,22 @@ def raw_httpx(bench: Bench, out: Path, workers: int) -> list[str]:
     return [sys.executable, script, bench.base_url, slug, str(out), str(workers)]
 
 
-def gcapi_loop(bench: Bench, out: Path, python: Path) -> list[str]:
-    """The guide's loop with `download_socket_value`, in gcapi's own venv."""
-    script = str(SCRIPTS / "gcapi_loop.py")
-    return [str(python), script, bench.base_url, bench.info.public_algorithm, str(out)]
+def gcapi_example(directory: Path) -> Path:
+    """The project's example of the guide, its `import gcfetch as gcapi` made `import gcapi`."""
+    source = EXAMPLE.read_text()
+    rewritten = source.replace("\nimport gcfetch as gcapi\n", "\nimport gcapi\n", 1)
+    if rewritten == source:
+        raise RuntimeError(f"{EXAMPLE} has no 'import gcfetch as gcapi' line")
+    directory.mkdir(parents=True, exist_ok=True)
+    script = directory / EXAMPLE.name
+    script.write_text(rewritten)
+    return script
+
+
+def gcapi_loop(bench: Bench, out: Path, python: Path, script: Path) -> list[str]:
+    """The guide's loop with `download_socket_value` (the example rewritten by gcapi_example)."""
+    command = [str(python), str(script), bench.base_url, bench.info.public_algorithm, str(out)]
+    return [*command, "--style", "socket-value"]
 
 
 def curl(bench: Bench, out: Path, url: str) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Any
 from benchmarks.scenarios import CURL, GCAPI, GCFETCH, Harness, Result
 
 MB = 1_000_000
+RSS_NOISE_MB = 5  # run-to-run spread of a Python process's peak RSS
 
 
 def _reference(results: list[Result], scenario: str) -> Result | None:
@@ -97,10 +98,7 @@ def targets(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
     def add(name: str, measured: str, met: bool) -> None:
         out.append({"target": name, "measured": measured, "met": bool(met)})
 
-    gcf, gcapi = _find(data, "1", GCFETCH + ""), _find(data, "1", GCAPI)
-    gcf = next(
-        (r for r in data if r["scenario"].startswith("1") and r["contender"] == GCFETCH), None
-    )
+    gcf, gcapi = _find(data, "1", GCFETCH, exact=True), _find(data, "1", GCAPI)
     best = _find(data, "1", "gcfetch --workers")
     raw = _find(data, "1", "raw httpx")
     if gcf and gcapi:
@@ -148,8 +146,8 @@ def targets(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
         add(
             "4: peak RSS grows no more than the job list itself",
             f"{growth[0]['peak_rss_mb']:.0f} -> {growth[-1]['peak_rss_mb']:.0f} MB "
-            f"(+{grown:.0f} MB; job list JSON {job_list:.0f} MB)",
-            grown <= max(job_list, 1.0),
+            f"(+{grown:.0f} MB; job list JSON {job_list:.0f} MB; {RSS_NOISE_MB} MB noise allowed)",
+            grown <= job_list + RSS_NOISE_MB,
         )
     return out
 
@@ -158,6 +156,25 @@ def targets_text(items: list[dict[str, Any]]) -> str:
     return "\n".join(
         f"- {'MET' if t['met'] else 'NOT MET'}: {t['target']}: {t['measured']}" for t in items
     )
+
+
+def summary(document: dict[str, Any]) -> str:
+    """The printed summary (Markdown): date and cores, the table, each target, the notes."""
+    lines = [
+        f"Benchmarks of {document['date']} on {document['nproc']} cores ({document['machine']}), "
+        f"median of {document['repeat']} runs:",
+        "",
+        table(document["results"]),
+        "",
+        "Targets:",
+        "",
+        targets_text(document["targets"]),
+        "",
+        "Notes:" if document["notes"] else "",
+        "",
+        *(f"- {note}" for note in document["notes"]),
+    ]
+    return "\n".join(lines).rstrip()
 
 
 def write(harness: Harness, path: Path, *, quick: bool) -> dict[str, Any]:

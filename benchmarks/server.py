@@ -94,11 +94,19 @@ class Bench:
 
 @contextmanager
 def bench_sandbox(
-    data_dir: Path, *, jobs: int, large_file_mib: int = 0, latency_ms: float = 0.0
+    data_dir: Path,
+    *,
+    jobs: int,
+    large_file_mib: int = 0,
+    latency_ms: float = 0.0,
+    profile: str = "bench",
 ) -> Iterator[Bench]:
-    """Build the bench data into `data_dir` (if absent), serve it over TLS, count requests."""
+    """Build the bench data into `data_dir` (if absent), serve it over TLS, count requests.
+
+    `profile` is the demo's `bench` (2 MiB images) or `bench-small` (20 KB images).
+    """
     settings = SandboxSettings(data_dir=data_dir, tls=True)
-    info = build_demo(settings, profile="bench", jobs=jobs, large_file_mib=large_file_mib)
+    info = build_demo(settings, profile=profile, jobs=jobs, large_file_mib=large_file_mib)
     counters = Counters()
     with Sandbox(settings) as sandbox:
         assert sandbox.apps is not None and sandbox.ca_path is not None
