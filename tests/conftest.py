@@ -10,6 +10,7 @@ import pytest
 
 from gcfetch.sandbox import Sandbox, SandboxSettings
 from gcfetch.sandbox.demo import DemoInfo, build_demo, load_demo_info
+from gcfetch.sandbox.faults import FaultSettings
 
 
 @pytest.fixture(autouse=True)
@@ -47,3 +48,20 @@ def fresh_sandbox(demo_dir: Path, tmp_path: Path) -> Iterator[Sandbox]:
     shutil.copytree(demo_dir, data_dir)
     with Sandbox(SandboxSettings(data_dir=data_dir)) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def faulty(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """A sandbox of the test module's own, on a copy of the demo data; tests set its faults."""
+    data_dir = tmp_path_factory.mktemp("faulty") / "data"
+    shutil.copytree(demo_dir, data_dir)
+    with Sandbox(SandboxSettings(data_dir=data_dir)) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _no_faults_after(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test that set faults on `faulty` leaves it faultless for the next one."""
+    yield
+    if "faulty" in request.fixturenames:
+        request.getfixturevalue("faulty").set_faults(FaultSettings())

@@ -47,26 +47,35 @@ def add_output(
 ) -> None:
     """Give a job one more output, on a new socket (or the existing one with that slug)."""
     with sandbox.apps.sessionmaker() as session:
-        socket = session.scalar(select(Socket).where(Socket.slug == slug))
-        if socket is None:
-            socket = Socket(
-                slug=slug,
-                title=slug,
-                description="",
-                kind="Anything",
-                super_kind=super_kind,
-                relative_path=relative_path,
-                default_value=None,
-                overlay_segments=[],
-                look_up_table=None,
-            )
-            session.add(socket)
-            session.flush()
-        sv = SocketValue(socket_pk=socket.pk, value=value, image_pk=image_pk)
-        session.add(sv)
-        session.flush()
-        session.execute(insert(job_outputs).values(job_pk=job_pk, value_pk=sv.pk))
+        add_output_row(
+            session, job_pk, slug, relative_path, super_kind, value=value, image_pk=image_pk
+        )
         session.commit()
+
+
+def add_output_row(
+    session, job_pk: str, slug: str, relative_path: str, super_kind: str, **value
+) -> None:
+    """`add_output` inside an open session (not committed); `value` holds SocketValue columns."""
+    socket = session.scalar(select(Socket).where(Socket.slug == slug))
+    if socket is None:
+        socket = Socket(
+            slug=slug,
+            title=slug,
+            description="",
+            kind="Anything",
+            super_kind=super_kind,
+            relative_path=relative_path,
+            default_value=None,
+            overlay_segments=[],
+            look_up_table=None,
+        )
+        session.add(socket)
+        session.flush()
+    socket_value = SocketValue(socket_pk=socket.pk, **value)
+    session.add(socket_value)
+    session.flush()
+    session.execute(insert(job_outputs).values(job_pk=job_pk, value_pk=socket_value.pk))
 
 
 def clone_job(sandbox, job_pk: str, *, viewer_id: int = 1) -> str:

@@ -8,13 +8,14 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from tests.outputs.helpers import add_output_row
 from tests.reliability.helpers import MATRIX_ALGORITHM, make_client, tree
 
 from gcfetch import download_outputs
 from gcfetch.sandbox import Sandbox
 from gcfetch.sandbox.demo import DemoInfo
-from gcfetch.sandbox.tables import Image, ImageFile, Job, Socket, SocketValue, job_outputs
+from gcfetch.sandbox.tables import Image, ImageFile, Job
 
 # (relative_path, super_kind): each must be refused with UnsafePathError.
 REFUSED = [
@@ -48,26 +49,6 @@ KEPT = ["%2e%2e/x.json", "~/x.json", "a/./b.json", "...json", "dup.json"]
 HOSTILE_IMAGE_NAMES = ["x.mha/../../../evil", "x.\nmha", "x." + "m" * 300]
 
 
-def _add(session, job_pk: str, slug: str, relative_path: str, kind: str, **value) -> None:
-    socket = Socket(
-        slug=slug,
-        title=slug,
-        description="",
-        kind="Anything",
-        super_kind=kind,
-        relative_path=relative_path,
-        default_value=None,
-        overlay_segments=[],
-        look_up_table=None,
-    )
-    session.add(socket)
-    session.flush()
-    socket_value = SocketValue(socket_pk=socket.pk, **value)
-    session.add(socket_value)
-    session.flush()
-    session.execute(insert(job_outputs).values(job_pk=job_pk, value_pk=socket_value.pk))
-
-
 def _hostile_image(session, like: Image, name: str) -> str:
     """A copy of image `like` (same blob) whose one file has the URL name `name`."""
     pk = str(uuid.uuid4())
@@ -98,12 +79,16 @@ def hostile(fresh_sandbox: Sandbox, tmp_path: Path) -> tuple[Sandbox, str, Path,
         image = next(v.image for v in job.outputs if v.image_pk)
         for n, (path, kind) in enumerate(REFUSED):
             content = {"File": {"file_key": file_key}, "Value": {"value": n}}
-            _add(session, job.pk, f"bad-{n}", path, kind, **content.get(kind, {"image": image}))
+            add_output_row(
+                session, job.pk, f"bad-{n}", path, kind, **content.get(kind, {"image": image})
+            )
         for n, path in enumerate(KEPT):
-            _add(session, job.pk, f"odd-{n}", path, "Value", value={"n": n})
+            add_output_row(session, job.pk, f"odd-{n}", path, "Value", value={"n": n})
         for n, name in enumerate(HOSTILE_IMAGE_NAMES):
             image_pk = _hostile_image(session, image, name)
-            _add(session, job.pk, f"bad-image-{n}", f"hostile-{n}", "Image", image_pk=image_pk)
+            add_output_row(
+                session, job.pk, f"bad-image-{n}", f"hostile-{n}", "Image", image_pk=image_pk
+            )
         session.commit()
         job_pk = job.pk
     (dest / job_pk).mkdir(parents=True)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -19,22 +17,6 @@ from gcfetch.sandbox.demo import DemoInfo
 from gcfetch.sandbox.faults import Fault, FaultSettings, draw
 from gcfetch.sandbox.storage import signer_for
 from gcfetch.sandbox.tables import ImageFile
-
-
-@pytest.fixture(scope="module")
-def faulty(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    """A sandbox of this module's own (on a copy of the demo data), for swapping faults."""
-    data_dir = tmp_path_factory.mktemp("faulty") / "data"
-    shutil.copytree(demo_dir, data_dir)
-    with Sandbox(SandboxSettings(data_dir=data_dir)) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _no_faults_after(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    if "faulty" in request.fixturenames:
-        request.getfixturevalue("faulty").set_faults(FaultSettings())
 
 
 @pytest.fixture(scope="module")
