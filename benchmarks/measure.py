@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import time
@@ -26,27 +27,39 @@ class ContenderFailed(RuntimeError):
     """A contender exited with an error; the message ends with the tail of its output."""
 
 
+class TimedOut(ContenderFailed):
+    """A contender ran past its time limit and was stopped; `run` is what it reached."""
+
+    def __init__(self, message: str, run: Run) -> None:
+        super().__init__(message)
+        self.run = run
+
+
 def run_process(
     command: list[str], *, env: dict[str, str], log: Path, timeout: float = 900.0
 ) -> Run:
     """Run `command` to completion; raise ContenderFailed if it fails or times out.
 
     Peak RSS comes from GNU time's `%M` when /usr/bin/time exists (a small process forks the
-    contender, so the harness's own memory is not counted), else from psutil polling.
+    contender, so the harness's own memory is not counted), else from psutil polling. A
+    contender still running after `timeout` seconds is killed with its process group and
+    TimedOut carries the polled peak RSS.
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     rss_file = log.with_suffix(".rss")
     wrapped = [GNU_TIME, "-f", "%M", "-o", str(rss_file), *command] if GNU_TIME else command
     with log.open("wb") as out:
         started = time.perf_counter()
-        process = subprocess.Popen(wrapped, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            polled = _poll_rss(process, timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            raise ContenderFailed(f"{command[0]} … timed out after {timeout:.0f} s") from None
+        process = subprocess.Popen(
+            wrapped, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        polled = _poll_rss(process, timeout)
         seconds = time.perf_counter() - started
+        if process.returncode is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            message = f"{command[0]} … stopped after {timeout:.0f} s"
+            raise TimedOut(message, Run(seconds, polled / 2**20))
     if process.returncode != 0:
         tail = log.read_text(errors="replace")[-2000:]
         raise ContenderFailed(f"{command[0]} … exited {process.returncode}:\n{tail}")
@@ -56,21 +69,19 @@ def run_process(
 
 
 def _poll_rss(process: subprocess.Popen[bytes], timeout: float) -> int:
-    """Wait for `process`; without GNU time, sample the RSS of its tree meanwhile (bytes)."""
-    if GNU_TIME:
-        process.wait(timeout)
-        return 0
+    """Wait up to `timeout` s for `process`, sampling the RSS of its contender meanwhile (bytes).
+
+    With GNU time, its own (small) process is left out: the contender is its child.
+    """
     import psutil
 
     deadline, peak = time.monotonic() + timeout, 0
     parent = psutil.Process(process.pid)
-    while process.poll() is None:
-        if time.monotonic() > deadline:
-            raise subprocess.TimeoutExpired(process.args, timeout)
+    while process.poll() is None and time.monotonic() < deadline:
         with contextlib.suppress(psutil.Error):
-            tree = [parent, *parent.children(recursive=True)]
+            tree = parent.children(recursive=True) + ([] if GNU_TIME else [parent])
             peak = max(peak, sum(p.memory_info().rss for p in tree))
-        time.sleep(0.02)
+        time.sleep(0.1)
     return peak
 
 
