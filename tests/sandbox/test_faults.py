@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import select
+from tests.reliability.helpers import wait_idle
 
 from gcfetch.sandbox import Sandbox, SandboxSettings
 from gcfetch.sandbox.demo import DemoInfo
@@ -217,6 +218,7 @@ def test_traffic_records_each_request_with_its_bytes_when_served(faulty: Sandbox
     data = (faulty.settings.blob_dir / key).read_bytes()
     httpx.get(_signed(faulty, key))
     httpx.get(_signed(faulty, key), headers={"Authorization": "Bearer x"})
+    wait_idle(faulty)  # a request is logged once its answer is complete, maybe after ours
     mine = [r for r in faulty.traffic if r.path == "/" + key]
     assert [(r.origin, r.status, r.authorization) for r in mine] == [
         ("storage", 200, False),
