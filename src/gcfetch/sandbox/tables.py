@@ -39,13 +39,13 @@ job_inputs = Table(
     "job_inputs",
     Base.metadata,
     Column("job_pk", ForeignKey("jobs.pk"), primary_key=True),
-    Column("value_pk", ForeignKey("socket_values.pk"), primary_key=True),
+    Column("value_pk", ForeignKey("socket_values.pk"), primary_key=True, index=True),
 )
 job_outputs = Table(
     "job_outputs",
     Base.metadata,
     Column("job_pk", ForeignKey("jobs.pk"), primary_key=True),
-    Column("value_pk", ForeignKey("socket_values.pk"), primary_key=True),
+    Column("value_pk", ForeignKey("socket_values.pk"), primary_key=True, index=True),
 )
 
 
@@ -156,7 +156,7 @@ class SocketValue(Base):
     socket_pk: Mapped[int] = mapped_column(ForeignKey("sockets.pk"))
     value: Mapped[Any] = mapped_column(JSON, nullable=True)
     file_key: Mapped[str | None] = mapped_column(String, nullable=True)
-    image_pk: Mapped[str | None] = mapped_column(ForeignKey("images.pk"), nullable=True)
+    image_pk: Mapped[str | None] = mapped_column(ForeignKey("images.pk"), nullable=True, index=True)
 
     socket: Mapped[Socket] = relationship()
     image: Mapped[Image | None] = relationship()

@@ -7,7 +7,7 @@ views answer 404 for them, exactly as for absent ones.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, CompoundSelect, Select, false, or_, select, union
+from sqlalchemy import ColumnElement, Select, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from gcfetch.sandbox.tables import (
@@ -51,22 +51,34 @@ def visible_jobs(user: User | None) -> ColumnElement[bool]:
         return Job.public.is_(True)
     return or_(
         Job.public.is_(True),
-        Job.pk.in_(select(job_viewers.c.job_pk).where(job_viewers.c.user_id == user.id)),
+        exists().where(job_viewers.c.job_pk == Job.pk, job_viewers.c.user_id == user.id),
     )
 
 
 def visible_images(user: User | None) -> ColumnElement[bool]:
     """Images used as an input or output of a job the user can view."""
-    return Image.pk.in_(
-        select(SocketValue.image_pk)
-        .where(SocketValue.image_pk.is_not(None))
-        .where(SocketValue.pk.in_(_visible_value_pks(user)))
+    return exists(
+        select(SocketValue.pk).where(SocketValue.image_pk == Image.pk, visible_socket_values(user))
     )
 
 
 def visible_socket_values(user: User | None) -> ColumnElement[bool]:
-    """Socket values that are an input or output of a job the user can view."""
-    return SocketValue.pk.in_(_visible_value_pks(user))
+    """Socket values that are an input or output of a job the user can view.
+
+    Correlated per value (indexed on `value_pk`), so that checking one value or one image
+    costs the same whatever the number of jobs.
+    """
+    jobs = visible_jobs(user)
+    return or_(
+        *(
+            exists(
+                select(link.c.job_pk)
+                .join(Job, Job.pk == link.c.job_pk)
+                .where(link.c.value_pk == SocketValue.pk, jobs)
+            )
+            for link in (job_inputs, job_outputs)
+        )
+    )
 
 
 def can_view_image(session: Session, user: User | None, image_pk: str) -> bool:
@@ -88,11 +100,3 @@ def can_view_interfaces(user: User | None) -> bool:
 
 def _editable_algorithm_pks(user: User) -> Select[tuple[str]]:
     return select(algorithm_editors.c.algorithm_pk).where(algorithm_editors.c.user_id == user.id)
-
-
-def _visible_value_pks(user: User | None) -> CompoundSelect[tuple[int]]:
-    jobs = visible_jobs(user)
-    return union(
-        select(job_inputs.c.value_pk).join(Job, Job.pk == job_inputs.c.job_pk).where(jobs),
-        select(job_outputs.c.value_pk).join(Job, Job.pk == job_outputs.c.job_pk).where(jobs),
-    )
