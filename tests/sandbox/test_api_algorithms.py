@@ -19,13 +19,6 @@ DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z$")
 INVALID_CHOICE = ["Select a valid choice. That choice is not one of the available choices."]
 
 
-@pytest.fixture(scope="module")
-def editor(sandbox: Sandbox, demo: DemoInfo) -> httpx.Client:
-    headers = {"Authorization": f"Bearer {demo.tokens['editor']}"}
-    with httpx.Client(base_url=sandbox.base_url, headers=headers) as client:
-        yield client
-
-
 def test_algorithms_have_exact_fields_and_types_when_listed(
     editor: httpx.Client, demo: DemoInfo
 ) -> None:

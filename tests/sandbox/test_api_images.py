@@ -7,7 +7,6 @@ import re
 import httpx
 import pytest
 
-from gcfetch.sandbox import Sandbox
 from gcfetch.sandbox.demo import DemoInfo
 
 IMAGE_KEYS = {
@@ -19,13 +18,6 @@ IMAGE_KEYS = {
     "window_center", "window_width", "segments",
 }  # fmt: skip
 IMAGE_FILE_KEYS = {"pk", "image", "file", "image_type"}
-
-
-@pytest.fixture(scope="module")
-def editor(sandbox: Sandbox, demo: DemoInfo) -> httpx.Client:
-    headers = {"Authorization": f"Bearer {demo.tokens['editor']}"}
-    with httpx.Client(base_url=sandbox.base_url, headers=headers) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

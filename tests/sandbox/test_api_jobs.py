@@ -8,7 +8,6 @@ import re
 import httpx
 import pytest
 
-from gcfetch.sandbox import Sandbox
 from gcfetch.sandbox.demo import DemoInfo
 
 JOB_KEYS = {"pk", "url", "api_url", "algorithm_image", "algorithm", "inputs", "outputs",
@@ -22,13 +21,6 @@ OUTPUT_ORDER = ["is-referable", "metrics-score", "nodule-count", "optional-note"
                 "probability", "results", "thumbnail", "measurements", "report", "heat-map",
                 "segmentation", "tissue-overlay"]  # fmt: skip
 UNKNOWN_UUID = "00000000-0000-4000-8000-000000000000"
-
-
-@pytest.fixture(scope="module")
-def editor(sandbox: Sandbox, demo: DemoInfo) -> httpx.Client:
-    headers = {"Authorization": f"Bearer {demo.tokens['editor']}"}
-    with httpx.Client(base_url=sandbox.base_url, headers=headers) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

@@ -5,16 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from gcfetch.sandbox import Sandbox
-from gcfetch.sandbox.demo import DemoInfo
 from gcfetch.sandbox.pagination import PageParams, next_link, previous_link
-
-
-@pytest.fixture(scope="module")
-def editor(sandbox: Sandbox, demo: DemoInfo) -> httpx.Client:
-    headers = {"Authorization": f"Bearer {demo.tokens['editor']}"}
-    with httpx.Client(base_url=sandbox.base_url, headers=headers) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

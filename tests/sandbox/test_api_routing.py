@@ -9,13 +9,6 @@ from gcfetch.sandbox import Sandbox
 from gcfetch.sandbox.demo import DemoInfo
 
 
-@pytest.fixture(scope="module")
-def editor(sandbox: Sandbox, demo: DemoInfo) -> httpx.Client:
-    headers = {"Authorization": f"Bearer {demo.tokens['editor']}"}
-    with httpx.Client(base_url=sandbox.base_url, headers=headers) as client:
-        yield client
-
-
 @pytest.mark.parametrize(
     "path", ["algorithms", "algorithms/jobs", "gcapi", "cases/images", "components/interfaces"]
 )
