@@ -8,8 +8,10 @@ import time
 from pathlib import Path
 
 import httpx
+from typer.testing import CliRunner, Result
 
 from gcfetch import Client
+from gcfetch.cli import app
 from gcfetch.outputs.destination import LOCK_NAME
 from gcfetch.outputs.manifest import MANIFEST_NAME, RESULTS_NAME
 from gcfetch.retry import RetryPolicy
@@ -51,3 +53,13 @@ def wait_idle(sandbox: Sandbox) -> None:
     """Wait until the sandbox has answered every request it received."""
     while sandbox.traffic.in_flight:
         time.sleep(0.02)
+
+
+def run_outputs(sandbox: Sandbox, demo: DemoInfo, dest: Path) -> Result:
+    """`gcfetch outputs -a MATRIX_ALGORITHM -o dest --quiet` as the editor, in-process."""
+    env = {
+        "GRAND_CHALLENGE_API_URL": sandbox.base_url,
+        "GRAND_CHALLENGE_AUTHORIZATION": demo.tokens["editor"],
+    }
+    args = ["outputs", "-a", MATRIX_ALGORITHM, "-o", str(dest), "--quiet"]
+    return CliRunner().invoke(app, args, env=env)

@@ -10,11 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.reliability.helpers import MATRIX_ALGORITHM, make_client, tree
-from typer.testing import CliRunner
+from tests.reliability.helpers import MATRIX_ALGORITHM, make_client, run_outputs, tree
 
 from gcfetch import download_outputs, transfer
-from gcfetch.cli import app
 from gcfetch.sandbox import Sandbox
 from gcfetch.sandbox.demo import DemoInfo
 
@@ -86,12 +84,7 @@ def test_outputs_names_directory_and_resumes_when_disk_fills_up(
 ):
     disk, make_room = small_disk
     dest = disk / "out"
-    env = {
-        "GRAND_CHALLENGE_API_URL": faulty.base_url,
-        "GRAND_CHALLENGE_AUTHORIZATION": demo.tokens["editor"],
-    }
-    args = ["outputs", "-a", MATRIX_ALGORITHM, "-o", str(dest), "--quiet"]
-    result = CliRunner().invoke(app, args, env=env)
+    result = run_outputs(faulty, demo, dest)
     assert result.exit_code == 1, result.output
     assert "No space left on the device" in result.stderr
     assert str(dest) in result.stderr

@@ -11,13 +11,12 @@ from tests.reliability.helpers import (
     blob_sha256,
     make_client,
     manifest,
+    run_outputs,
     tree,
     wait_idle,
 )
-from typer.testing import CliRunner
 
 from gcfetch import download_outputs
-from gcfetch.cli import app
 from gcfetch.errors import ServerError
 from gcfetch.outputs.summary import DownloadSummary
 from gcfetch.sandbox import Sandbox
@@ -152,17 +151,12 @@ def test_outputs_cli_exits_one_listing_failures_when_links_always_expired(
     faulty: Sandbox, demo: DemoInfo, tmp_path: Path
 ):
     faulty.set_faults(S(rules=(Fault("expired", rate=1.0),)))
-    env = {
-        "GRAND_CHALLENGE_API_URL": faulty.base_url,
-        "GRAND_CHALLENGE_AUTHORIZATION": demo.tokens["editor"],
-    }
-    args = ["outputs", "-a", MATRIX_ALGORITHM, "-o", str(tmp_path), "--quiet"]
-    result = CliRunner().invoke(app, args, env=env)
+    result = run_outputs(faulty, demo, tmp_path)
     assert result.exit_code == 1, result.output
     assert "20 output(s) failed" in result.stderr
     assert "predictions.json" in result.stderr
     faulty.set_faults(S())
-    assert CliRunner().invoke(app, args, env=env).exit_code == 0
+    assert run_outputs(faulty, demo, tmp_path).exit_code == 0
 
 
 CHAOS = (

@@ -53,14 +53,8 @@ def test_parse_fault_raises_value_error_naming_spec_when_invalid(spec: str):
 
 
 def test_serve_injects_faults_when_flags_given(tmp_path: Path):
-    command = [
-        sys.executable,
-        "-m",
-        "gcfetch.cli",
-        "sandbox",
-        "serve",
-        "--data",
-        str(tmp_path),
+    command = _serve(
+        tmp_path,
         "--lifetime",
         "60",
         "--latency-ms",
@@ -69,7 +63,7 @@ def test_serve_injects_faults_when_flags_given(tmp_path: Path):
         "512",
         "--fault",
         "status=503,first=1,retry-after=7",
-    ]
+    )
     server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
@@ -88,17 +82,12 @@ def test_serve_injects_faults_when_flags_given(tmp_path: Path):
 
 
 def test_serve_exits_with_usage_error_when_fault_spec_bad(tmp_path: Path):
-    command = [
-        sys.executable,
-        "-m",
-        "gcfetch.cli",
-        "sandbox",
-        "serve",
-        "--data",
-        str(tmp_path),
-        "--fault",
-        "status=404",
-    ]
+    command = _serve(tmp_path, "--fault", "status=404")
     result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "--fault" in result.stderr and "status must be one of" in result.stderr
+
+
+def _serve(data: Path, *flags: str) -> list[str]:
+    """The command line of `gcfetch sandbox serve --data DATA FLAGS...`."""
+    return [sys.executable, "-m", "gcfetch.cli", "sandbox", "serve", "--data", str(data), *flags]
