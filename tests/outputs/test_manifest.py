@@ -30,7 +30,7 @@ def test_manifest_reports_output_complete_when_files_exist_with_recorded_size(
     (tmp_path / "j1" / "a.mha").write_bytes(b"1234")
     manifest = Manifest.load(tmp_path)
     manifest.add([_rec("j1/a.mha", 4)])
-    manifest.flush()
+    manifest.close()
     again = Manifest.load(tmp_path)
     assert again.complete_files("j1", "seg") == 1
     (tmp_path / "j1" / "a.mha").write_bytes(b"12")
@@ -41,10 +41,10 @@ def test_manifest_reports_output_complete_when_files_exist_with_recorded_size(
 def test_manifest_keeps_earlier_records_when_merged_with_new_ones(tmp_path: Path) -> None:
     first = Manifest.load(tmp_path)
     first.add([_rec("j1/a.mha", 1)])
-    first.flush()
+    first.close()
     second = Manifest.load(tmp_path)
     second.add([_rec("j2/b.mha", 2, job="j2")])
-    second.flush()
+    second.close()
     lines = (tmp_path / "manifest.jsonl").read_text().splitlines()
     assert [json.loads(line)["path"] for line in lines] == ["j1/a.mha", "j2/b.mha"]
     assert not list(tmp_path.glob(".*.tmp"))
@@ -54,6 +54,45 @@ def test_manifest_drops_line_when_truncated(tmp_path: Path) -> None:
     good = json.dumps(_rec("j1/a.mha", 1))
     (tmp_path / "manifest.jsonl").write_text(good + "\n" + good[:20])
     assert Manifest.load(tmp_path).get("j1/a.mha") is not None
+
+
+def _lines(root: Path) -> list[dict]:
+    return [json.loads(line) for line in (root / "manifest.jsonl").read_text().splitlines()]
+
+
+def test_manifest_appends_a_runs_records_without_rewriting_the_file(tmp_path: Path) -> None:
+    first = Manifest.load(tmp_path)
+    first.add([_rec("j1/a.mha", 1)])
+    first.close()
+    inode = (tmp_path / "manifest.jsonl").stat().st_ino
+    second = Manifest.load(tmp_path)
+    second.add([_rec("j2/b.mha", 2, job="j2"), _rec("j2/c.mha", 3, job="j2")])
+    second.close()
+    assert (tmp_path / "manifest.jsonl").stat().st_ino == inode
+    assert [rec["path"] for rec in _lines(tmp_path)] == ["j1/a.mha", "j2/b.mha", "j2/c.mha"]
+
+
+def test_manifest_keeps_one_line_per_path_when_a_file_is_recorded_again(tmp_path: Path) -> None:
+    first = Manifest.load(tmp_path)
+    first.add([_rec("j1/a.mha", 1), _rec("j1/b.mha", 2)])
+    first.close()
+    second = Manifest.load(tmp_path)
+    second.add([_rec("j1/a.mha", 5)])
+    second.close()
+    assert [(rec["path"], rec["size"]) for rec in _lines(tmp_path)] == [
+        ("j1/a.mha", 5),
+        ("j1/b.mha", 2),
+    ]
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_manifest_repairs_a_cut_line_before_appending(tmp_path: Path) -> None:
+    good = json.dumps(_rec("j1/a.mha", 1))
+    (tmp_path / "manifest.jsonl").write_text(good + "\n" + good[:20])
+    manifest = Manifest.load(tmp_path)
+    manifest.add([_rec("j2/b.mha", 2, job="j2")])
+    manifest.close()
+    assert [rec["path"] for rec in _lines(tmp_path)] == ["j1/a.mha", "j2/b.mha"]
 
 
 def _job(pk: str, status: str, values: dict) -> Job:

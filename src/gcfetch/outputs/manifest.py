@@ -1,8 +1,9 @@
 """The records of a destination: `manifest.jsonl` (one line per file) and `results.csv`
 (one row per job, one column per value-output socket).
 
-Both are rewritten whole and atomically (temp file, fsync, os.replace), merged with what a
-previous run left, so that after any interruption they describe files that really exist.
+The manifest grows by appended lines as outputs finish; the results table is rewritten whole and
+atomically (temp file, fsync, os.replace) at the end. Both keep what a previous run left, and
+after any interruption they describe only files that really exist.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def atomic_write_text(path: Path, text: str) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise GCFetchError(f"cannot write {path.name} in {path.parent}: {exc.strerror}") from exc
+        raise _cannot_write(path, exc) from exc
 
 
 def file_digest(path: Path) -> tuple[int, str]:
@@ -86,9 +87,16 @@ def record(
 
 
 class Manifest:
-    """`manifest.jsonl`: records keyed by path, flushed at most every FLUSH_INTERVAL seconds."""
+    """`manifest.jsonl`: one JSON line per file, appended as outputs finish.
 
-    def __init__(self, root: Path, records: dict[str, dict[str, Any]]) -> None:
+    Look-ups answer from the records earlier runs left (read once, at load); the records a run
+    adds go straight to the file, so memory does not grow with them. Each output's lines are
+    one `write` (a kill never splits a line) and are fsynced at most every FLUSH_INTERVAL
+    seconds and at `close()`. A later line for a path replaces an earlier one; the file is
+    rewritten atomically, without the repeats and damaged lines, only when it has any.
+    """
+
+    def __init__(self, root: Path, records: dict[str, dict[str, Any]], *, clean: bool) -> None:
         self.path = root / MANIFEST_NAME
         self.root = root
         self._records = records
@@ -96,32 +104,38 @@ class Manifest:
         for rec in records.values():
             self._by_output[(rec["job"], rec["socket"])].append(rec["path"])
         self._lock = threading.Lock()
-        self._dirty = False
-        self._flushed_at = time.monotonic()
+        self._fd: int | None = None
+        self._damaged = not clean  # must be rewritten before anything is appended
+        self._repeated = False  # a path recorded again: rewrite at close()
+        self._synced_at = time.monotonic()
 
     @classmethod
     def load(cls, root: Path) -> Manifest:
         """Read an existing manifest; lines that do not parse are dropped (and logged)."""
         records: dict[str, dict[str, Any]] = {}
         path = root / MANIFEST_NAME
+        clean = True
         if path.exists():
-            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-                try:
-                    rec = json.loads(line)
-                    records[rec["path"]] = rec
-                except (ValueError, KeyError, TypeError):
+            text = path.read_text(encoding="utf-8")
+            clean = not text or text.endswith("\n")
+            for number, line in enumerate(text.splitlines(), 1):
+                rec = _parse(line)
+                if rec is None:
                     logger.warning("ignoring line %d of %s: not a manifest record", number, path)
-        return cls(root, records)
+                    clean = False
+                    continue
+                clean = clean and rec["path"] not in records
+                records[rec["path"]] = rec
+        return cls(root, records, clean=clean)
 
     def get(self, relpath: str) -> dict[str, Any] | None:
-        with self._lock:
-            return self._records.get(relpath)
+        """The record an earlier run left for `relpath`, if any."""
+        return self._records.get(relpath)
 
     def complete_files(self, job_pk: str, socket_slug: str) -> int:
-        """How many recorded files of this output exist with their recorded size (0: not done)."""
-        with self._lock:
-            paths = list(self._by_output.get((job_pk, socket_slug), ()))
-            recs = [self._records[p] for p in paths]
+        """How many files an earlier run recorded for this output, if all still exist with their
+        recorded size (0: not done)."""
+        recs = [self._records[p] for p in self._by_output.get((job_pk, socket_slug), ())]
         for rec in recs:
             target = self.root / rec["path"]
             try:
@@ -132,26 +146,73 @@ class Manifest:
         return len(recs)
 
     def add(self, records: list[dict[str, Any]]) -> None:
-        """Add the records of one finished output (all its files at once)."""
+        """Append the records of one finished output (all its files in one write)."""
+        data = "".join(f"{json.dumps(rec)}\n" for rec in records).encode("utf-8")
         with self._lock:
-            for rec in records:
-                if rec["path"] not in self._records:
-                    self._by_output[(rec["job"], rec["socket"])].append(rec["path"])
-                self._records[rec["path"]] = rec
-            self._dirty = True
-            due = time.monotonic() - self._flushed_at >= FLUSH_INTERVAL
-        if due:
-            self.flush()
+            if self._damaged:
+                self._rewrite()
+            self._repeated = self._repeated or any(r["path"] in self._records for r in records)
+            if self._fd is None:
+                self._fd = self._open()
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(self._fd, view) :]
+                if time.monotonic() - self._synced_at >= FLUSH_INTERVAL:
+                    os.fsync(self._fd)
+                    self._synced_at = time.monotonic()
+            except OSError as exc:
+                self._damaged = True  # a line may be cut short: rewrite before the next one
+                raise _cannot_write(self.path, exc) from exc
 
-    def flush(self) -> None:
-        """Rewrite the manifest atomically if anything changed."""
+    def close(self) -> None:
+        """Make the appended records durable; rewrite the file if it holds repeats or damage."""
         with self._lock:
-            if not self._dirty:
-                return
-            lines = [json.dumps(rec, sort_keys=False) for _, rec in sorted(self._records.items())]
-            atomic_write_text(self.path, "".join(f"{line}\n" for line in lines))
-            self._dirty = False
-            self._flushed_at = time.monotonic()
+            fd, self._fd = self._fd, None
+            if fd is not None:
+                try:
+                    os.fsync(fd)
+                except OSError as exc:
+                    self._damaged = True
+                    raise _cannot_write(self.path, exc) from exc
+                finally:
+                    os.close(fd)
+            if self._repeated or (self._damaged and self.path.exists()):
+                self._rewrite()
+
+    def _open(self) -> int:
+        try:
+            return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise _cannot_write(self.path, exc) from exc
+
+    def _rewrite(self) -> None:
+        """Rewrite the file atomically: the last record of each path, in first-seen order."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        latest: dict[str, str] = {}
+        if self.path.exists():
+            with self.path.open(encoding="utf-8") as handle:
+                for line in handle:
+                    rec = _parse(line)
+                    if rec is not None:
+                        latest[rec["path"]] = json.dumps(rec)
+        atomic_write_text(self.path, "".join(f"{line}\n" for line in latest.values()))
+        self._damaged = self._repeated = False
+
+
+def _parse(line: str) -> dict[str, Any] | None:
+    """A manifest line's record, or None if the line is not one."""
+    try:
+        rec = json.loads(line)
+    except ValueError:
+        return None
+    return rec if isinstance(rec, dict) and isinstance(rec.get("path"), str) else None
+
+
+def _cannot_write(path: Path, exc: OSError) -> GCFetchError:
+    return GCFetchError(f"cannot write {path.name} in {path.parent}: {exc.strerror}")
 
 
 def _cell(value: Any) -> str:

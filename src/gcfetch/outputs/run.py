@@ -118,7 +118,7 @@ class _Run:
 
     def _write_records(self) -> None:
         """Write the manifest and results table; a failure (full disk) is reported, not raised."""
-        for write in (self.manifest.flush, self.results.write):
+        for write in (self.manifest.close, self.results.write):
             try:
                 write()
             except GCFetchError as exc:
