@@ -7,6 +7,7 @@ target can be claimed by one output only; a refused output becomes a Failure, th
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,8 +41,9 @@ class Planner:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._files: set[Path] = set()
-        self._dirs: set[Path] = set()
+        # claimed targets as normcase'd strings: a third of a Path's memory, at 3-4 per job
+        self._files: set[str] = set()
+        self._dirs: set[str] = set()
         self._lock = threading.Lock()
 
     def plan_job(self, job: Job) -> tuple[list[Task], list[Failure]]:
@@ -88,14 +90,15 @@ class Planner:
         return path.relative_to(self.root).as_posix()
 
     def _claim(self, target: Path, shown: str, *, directory: bool) -> None:
+        key = os.path.normcase(target)
         with self._lock:
-            taken = target in self._files or (not directory and target in self._dirs)
+            taken = key in self._files or (not directory and key in self._dirs)
             if taken:
                 raise UnsafePathError(
                     f"refused server-supplied path {shown!r}: another output already writes there",
                     path=shown,
                 )
-            (self._dirs if directory else self._files).add(target)
+            (self._dirs if directory else self._files).add(key)
 
 
 def failure(job_pk: str, socket_slug: str, path: str, exc: BaseException) -> Failure:
