@@ -87,8 +87,10 @@ class Harness:
         command: Callable[[Path], list[str]],
         *,
         keep: Path | None = None,
+        record: bool = True,
     ) -> Result:
-        """Run `command(out)` `self.repeat` times on fresh output directories; record a Result.
+        """Run `command(out)` `self.repeat` times on fresh output directories; return (and,
+        with `record`, keep) a Result.
 
         With `keep`, the last run writes there and its tree is kept (for the re-run).
         """
@@ -109,7 +111,8 @@ class Harness:
             logger.info("%s / %s: run %d: %.2f s", scenario, contender, attempt + 1, seconds)
         result = Result(scenario, contender, runs, len(bench.info.jobs), files, served)
         result.extra["server"] = server
-        self.results.append(result)
+        if record:
+            self.results.append(result)
         return result
 
     def many(self) -> None:
@@ -119,7 +122,6 @@ class Harness:
         with bench_sandbox(data, jobs=sizes.many_jobs, latency_ms=sizes.latency_ms) as bench:
             scenario = f"1 many outputs ({sizes.many_jobs} jobs, {sizes.latency_ms:g} ms)"
             best = self._best_workers(bench, scenario)
-            self.measure(bench, scenario, GCFETCH_BEST.format(n=best.workers), best.command)
             tree = self.workdir / "tree"
             self.measure(
                 bench, scenario, GCFETCH, lambda out: contenders.gcfetch(bench, out), keep=tree
@@ -127,8 +129,8 @@ class Harness:
             self.measure(
                 bench,
                 scenario,
-                f"{RAW} ({best.workers} at once)",
-                lambda out: contenders.raw_httpx(bench, out, best.workers),
+                f"{RAW} ({best} at once)",
+                lambda out: contenders.raw_httpx(bench, out, best),
             )
             self._measure_gcapi(bench, scenario)
             self._rerun(bench, tree)
@@ -145,29 +147,26 @@ class Harness:
             bench, scenario, GCAPI, lambda out: contenders.gcapi_loop(bench, out, python, script)
         )
 
-    @dataclass(frozen=True)
-    class _Best:
-        workers: int
-        command: Callable[[Path], list[str]]
-
-    def _best_workers(self, bench: Bench, scenario: str) -> Harness._Best:
-        """One run per --workers value; the fastest wins and is then measured like the rest."""
-        timings = {}
-        for workers in self.sizes.sweep:
-            out = self.workdir / "out"
-            remove(out)
-            log = self.workdir / "logs" / f"sweep-{workers}.log"
-            timings[workers] = run_process(
-                contenders.gcfetch(bench, out, workers), env=bench.env(), log=log
-            ).seconds
-            remove(out)
-        best = min(timings, key=timings.__getitem__)
+    def _best_workers(self, bench: Bench, scenario: str) -> int:
+        """Measure each --workers value like any contender; the fastest median is kept."""
+        measured = {
+            workers: self.measure(
+                bench,
+                scenario,
+                GCFETCH_BEST.format(n=workers),
+                partial(contenders.gcfetch, bench, workers=workers),
+                record=False,
+            )
+            for workers in self.sizes.sweep
+        }
+        best = min(measured, key=lambda workers: measured[workers].median.seconds)
+        self.results.append(measured[best])
         self.notes.append(
-            "scenario 1 --workers sweep (one run each): "
-            + ", ".join(f"{w}: {s:.2f} s" for w, s in timings.items())
+            f"scenario 1 --workers sweep (median of {self.repeat}): "
+            + ", ".join(f"{w}: {r.median.seconds:.2f} s" for w, r in measured.items())
             + f"; best {best}"
         )
-        return Harness._Best(best, lambda out: contenders.gcfetch(bench, out, best))
+        return best
 
     def _rerun(self, bench: Bench, tree: Path) -> None:
         """Scenario 3: gcfetch again on the finished tree; what it asked the server."""
