@@ -167,12 +167,16 @@ def _attempt(
     )
 
 
+def remote_size(http: HttpSession, url: str) -> tuple[int | None, str | None]:
+    """(full size or None if unknown, ETag) of the file behind `url`: one 1-byte request."""
+    with http.stream_file(url, headers={"Range": "bytes=0-0"}) as response:
+        return _placement(response)[1], response.headers.get("ETag")
+
+
 def _full_size(http: HttpSession, url: str, etag: str | None) -> int | None:
     """The size of the file behind `url` if its ETag is still `etag` (one 1-byte request)."""
-    with http.stream_file(url, headers={"Range": "bytes=0-0"}) as response:
-        if etag is None or response.headers.get("ETag") != etag:
-            return None
-        return _placement(response)[1]
+    size, current = remote_size(http, url)
+    return size if etag is not None and current == etag else None
 
 
 def _chunks(response: httpx.Response, chunk_size: int) -> Iterator[bytes]:
