@@ -19,6 +19,7 @@ import pytest
 from tests.reliability.helpers import MATRIX_ALGORITHM, make_client
 
 from gcfetch import download_outputs
+from gcfetch.cli.logs import FORMAT, RedactingFormatter
 from gcfetch.errors import GCFetchError
 from gcfetch.sandbox import Sandbox
 from gcfetch.sandbox.demo import DemoInfo
@@ -100,6 +101,43 @@ def test_outputs_never_sends_or_shows_token_when_run_with_redirects_and_debug_lo
     assert faulty.faults_injected["expired"] >= 20
     records = [p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file()]
     _assert_absent(token, result.stdout, result.stderr, *records)
+
+
+@pytest.mark.parametrize("verbosity", ["-v", "-vv"])
+def test_outputs_logs_show_no_signed_link_query_when_verbose(
+    faulty: Sandbox, demo: DemoInfo, tmp_path: Path, verbosity: str
+):
+    token = demo.tokens["editor"]
+    faulty.set_faults(FaultSettings(seed=3, rules=(Fault("drop", first=1, after_bytes=40),)))
+    env = {**os.environ, "GRAND_CHALLENGE_API_URL": faulty.base_url}
+    env["GRAND_CHALLENGE_AUTHORIZATION"] = token
+    command = [sys.executable, "-m", "gcfetch.cli", "outputs", "-a", MATRIX_ALGORITHM]
+    result = subprocess.run(
+        [*command, "-o", str(tmp_path), verbosity],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    shown = result.stdout + result.stderr
+    assert "Signature=" not in shown and "Key-Pair-Id=" not in shown
+    assert token not in shown
+    if verbosity == "-vv":  # the request lines are there, without their query
+        assert "/media/" in shown and f"{faulty.settings.storage_origin}/" in shown
+
+
+def test_redacting_formatter_hides_signed_query_and_bearer_token_in_message_and_traceback():
+    link = "https://cdn.example/a.mha?Expires=1&Signature=abc~&Key-Pair-Id=K1"
+    try:
+        raise ValueError(f"GET {link} failed; sent Authorization: Bearer s3cr3t")
+    except ValueError:
+        record = logging.LogRecord(
+            "x", logging.INFO, "f", 1, "fetching %s", (link,), sys.exc_info()
+        )
+    text = RedactingFormatter(FORMAT).format(record)
+    assert "https://cdn.example/a.mha?<redacted>" in text and "Bearer <redacted>" in text
+    assert "Signature" not in text and "s3cr3t" not in text and "Key-Pair-Id" not in text
 
 
 def test_client_sends_no_token_when_location_points_to_third_origin(

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from gcfetch.cli.errors import EXIT_OK, run_guarded, usage_error
+from gcfetch.cli.logs import setup_logging
 from gcfetch.cli.options import (
     AlgorithmImageOpt,
     AlgorithmOpt,
@@ -16,7 +17,6 @@ from gcfetch.cli.options import (
     TokenOpt,
     VerboseOpt,
     make_client,
-    setup_logging,
 )
 from gcfetch.cli.render import render_jobs
 

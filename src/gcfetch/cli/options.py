@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -77,12 +76,6 @@ VerboseOpt = Annotated[
 OutputDirOpt = Annotated[
     Path, typer.Option("--output", "-o", metavar="DIR", help="Destination directory.")
 ]
-
-
-def setup_logging(verbose: int) -> None:
-    """Log to stderr: warnings by default, INFO with -v, DEBUG with -vv."""
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
 def make_client(token: str | None, base_url: str | None, workers: int | None = None) -> Client:

@@ -19,6 +19,7 @@ from gcfetch.cli.errors import (
     run_guarded,
     usage_error,
 )
+from gcfetch.cli.logs import setup_logging
 from gcfetch.cli.options import (
     AlgorithmImageOpt,
     AlgorithmOpt,
@@ -29,7 +30,6 @@ from gcfetch.cli.options import (
     VerboseOpt,
     WorkersOpt,
     make_client,
-    setup_logging,
 )
 from gcfetch.cli.render import ProgressView, render_failures, render_summary
 
