@@ -4,6 +4,10 @@
 a later call resumes with `Range: bytes=N-` and `If-Range: <etag>`. Bytes are appended only when
 the answer is a 206 whose Content-Range starts at N; anything else starts the file over. A final
 path never holds a partial file. Memory use does not depend on the file size.
+
+Every storage request asks for `Accept-Encoding: identity`: the file's own bytes, never a
+compressed variant (a CDN may gzip JSON or CSV). A body that still arrives content-encoded is
+refused before anything is written (ContentEncodingRefused).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from gcfetch.http import BodyBrokeOff, HttpSession, display_url
 logger = logging.getLogger(__name__)
 
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+_IDENTITY = {"Accept-Encoding": "identity"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,10 @@ class TransferResult:
     etag: str | None
     bytes_received: int
     resumed: bool
+
+
+class ContentEncodingRefused(IntegrityError):
+    """Storage sent a content-encoded (e.g. gzip) body although identity was asked for."""
 
 
 class _StartOver(TransferError):
@@ -106,11 +115,13 @@ def _attempt(
     sidecar = part.with_name(part.name + ".json")
     offset = part.stat().st_size if part.exists() else 0
     etag = _read_etag(sidecar, url) if offset else None
-    headers = {"Range": f"bytes={offset}-", "If-Range": etag} if offset and etag else {}
+    ranged = bool(offset and etag)
+    headers = {**_IDENTITY, "Range": f"bytes={offset}-", "If-Range": etag} if ranged else _IDENTITY
     try:
         with http.stream_file(url, headers=headers) as response:
+            _refuse_encoded(response, target, url)
             start, total = _placement(response)
-            append = bool(headers) and response.status_code == 206
+            append = ranged and response.status_code == 206
             if start != (offset if append else 0):
                 part.unlink(missing_ok=True)
                 raise _StartOver(f"The storage sent bytes from {start}, not {offset}.", url=url)
@@ -168,15 +179,41 @@ def _attempt(
 
 
 def remote_size(http: HttpSession, url: str) -> tuple[int | None, str | None]:
-    """(full size or None if unknown, ETag) of the file behind `url`: one 1-byte request."""
-    with http.stream_file(url, headers={"Range": "bytes=0-0"}) as response:
-        return _placement(response)[1], response.headers.get("ETag")
+    """(full size or None if unknown, ETag) of the file behind `url`: one 1-byte request.
+
+    The size is None for a content-encoded answer too: its length is not the file's.
+    """
+    with http.stream_file(url, headers={**_IDENTITY, "Range": "bytes=0-0"}) as response:
+        size = None if _content_encoding(response) else _placement(response)[1]
+        return size, response.headers.get("ETag")
 
 
 def _full_size(http: HttpSession, url: str, etag: str | None) -> int | None:
     """The size of the file behind `url` if its ETag is still `etag` (one 1-byte request)."""
     size, current = remote_size(http, url)
     return size if etag is not None and current == etag else None
+
+
+def _content_encoding(response: httpx.Response) -> str:
+    """The body's Content-Encoding, "" when absent or only `identity`."""
+    value = response.headers.get("Content-Encoding", "")
+    codings = [c.strip().lower() for c in value.split(",") if c.strip()]
+    return value.strip() if any(c != "identity" for c in codings) else ""
+
+
+def _refuse_encoded(response: httpx.Response, target: Path, url: str) -> None:
+    """Raise ContentEncodingRefused if the body is content-encoded: its bytes are not the file's."""
+    encoding = _content_encoding(response)
+    if not encoding:
+        return
+    shown = "".join(c if c.isprintable() else "?" for c in encoding[:40])
+    raise ContentEncodingRefused(
+        f"{target.name}: the storage sent it with Content-Encoding: {shown} although gcfetch "
+        "asked for Accept-Encoding: identity; the storage (or a CDN in front of it) ignored "
+        "that, so nothing was written. Ask its operator to serve this file uncompressed.",
+        url=url,
+        path=target,
+    )
 
 
 def _chunks(response: httpx.Response, chunk_size: int) -> Iterator[bytes]:
