@@ -2,8 +2,14 @@
 
 `<target>.part` holds the bytes so far and `<target>.part.json` the storage ETag and the URL, so
 a later call resumes with `Range: bytes=N-` and `If-Range: <etag>`. Bytes are appended only when
-the answer is a 206 whose Content-Range starts at N; anything else starts the file over. A final
-path never holds a partial file. Memory use does not depend on the file size.
+the answer is a 206 whose Content-Range starts at N; anything else empties the `.part` and only
+then writes the new sidecar. A file is promoted only once its size matched the one announced,
+or, if none was (chunked, or `bytes a-b/*`), the one a 1-byte request reports under the same
+ETag. A final path never holds a partial file. Memory use does not depend on the file size.
+
+Every storage request asks for `Accept-Encoding: identity`: the file's own bytes, never a
+compressed variant (a CDN may gzip JSON or CSV). A body that still arrives content-encoded is
+refused before anything is written (ContentEncodingRefused).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from gcfetch.http import BodyBrokeOff, HttpSession, display_url
 logger = logging.getLogger(__name__)
 
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+_IDENTITY = {"Accept-Encoding": "identity"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,10 @@ class TransferResult:
     etag: str | None
     bytes_received: int
     resumed: bool
+
+
+class ContentEncodingRefused(IntegrityError):
+    """Storage sent a content-encoded (e.g. gzip) body although identity was asked for."""
 
 
 class _StartOver(TransferError):
@@ -64,9 +75,12 @@ def download(
     """Move the bytes behind `url` (a `/media/` URL) into `target`, atomically.
 
     Resumes an existing `<target>.part`; retries a broken-off body up to config.MAX_RESUMES
-    times from where it stopped. Raises IntegrityError on a size mismatch (the `.part` is
-    removed), TransferCancelled when `cancel` is set (the `.part` is kept), TransferError for
-    a full disk or a transfer that keeps breaking off.
+    times from where it stopped. A body sent without its size (chunked, or a Content-Range
+    total of `*`) is checked against `remote_size` before it is promoted. Raises IntegrityError
+    on a size mismatch or a size that cannot be learned (the `.part` is removed),
+    ContentEncodingRefused (an IntegrityError) for a compressed body, TransferCancelled when
+    `cancel` is set (the `.part` is kept), TransferError for a full disk or a transfer that
+    keeps breaking off.
     """
     target = Path(target)
     part = target.with_name(target.name + ".part")
@@ -106,18 +120,23 @@ def _attempt(
     sidecar = part.with_name(part.name + ".json")
     offset = part.stat().st_size if part.exists() else 0
     etag = _read_etag(sidecar, url) if offset else None
-    headers = {"Range": f"bytes={offset}-", "If-Range": etag} if offset and etag else {}
+    ranged = bool(offset and etag)
+    headers = {**_IDENTITY, "Range": f"bytes={offset}-", "If-Range": etag} if ranged else _IDENTITY
     try:
         with http.stream_file(url, headers=headers) as response:
+            _refuse_encoded(response, target, url)
             start, total = _placement(response)
-            append = bool(headers) and response.status_code == 206
+            append = ranged and response.status_code == 206
             if start != (offset if append else 0):
                 part.unlink(missing_ok=True)
                 raise _StartOver(f"The storage sent bytes from {start}, not {offset}.", url=url)
             etag = response.headers.get("ETag")
-            if not append:  # a resume keeps the sidecar: rewriting it could lose it to a kill
-                _write_json(sidecar, {"etag": etag, "url": url})
             with open(part, "ab" if append else "wb") as out:
+                # "wb" has emptied an old .part; only now may the sidecar name the new version
+                # (the other way round, a kill in between left old bytes under the new ETag).
+                # A resume keeps the sidecar: rewriting it could lose it to a kill.
+                if not append:
+                    _write_json(sidecar, {"etag": etag, "url": url})
                 digest = _hash_existing(part) if append else hashlib.sha256()
                 progress.resumed = progress.resumed or (append and offset > 0)
                 for chunk in _chunks(response, chunk_size):
@@ -145,15 +164,12 @@ def _attempt(
             _write(out, b"", part, flush=True)
         digest, size, total = _hash_existing(part), offset, offset
         progress.resumed = True
-    if total is not None and size != total:
+    if total is None:  # no Content-Length, or a Content-Range total of `*`: ask for it
+        total = _full_size(http, url, etag)
+    if total is None or size != total:
         part.unlink(missing_ok=True)
         sidecar.unlink(missing_ok=True)
-        raise IntegrityError(
-            f"{target.name}: received {size} bytes but the server announced {total}; "
-            "the partial file was removed, run again to retry.",
-            url=url,
-            path=target,
-        )
+        raise IntegrityError(_size_problem(target, size, total), url=url, path=target)
     os.replace(part, target)
     _fsync_directory(target.parent)
     sidecar.unlink(missing_ok=True)
@@ -167,16 +183,57 @@ def _attempt(
     )
 
 
+def _size_problem(target: Path, size: int, total: int | None) -> str:
+    """The message of a file whose size is wrong (`total`) or cannot be checked (None)."""
+    if total is None:
+        return (
+            f"{target.name}: received {size} bytes, but the storage gave no size to check them "
+            "against (no Content-Length, or a Content-Range total of *, and a 1-byte request "
+            "for the size failed or showed another ETag); the partial file was removed, run "
+            "again to retry."
+        )
+    return (
+        f"{target.name}: received {size} bytes but the server announced {total}; "
+        "the partial file was removed, run again to retry."
+    )
+
+
 def remote_size(http: HttpSession, url: str) -> tuple[int | None, str | None]:
-    """(full size or None if unknown, ETag) of the file behind `url`: one 1-byte request."""
-    with http.stream_file(url, headers={"Range": "bytes=0-0"}) as response:
-        return _placement(response)[1], response.headers.get("ETag")
+    """(full size or None if unknown, ETag) of the file behind `url`: one 1-byte request.
+
+    The size is None for a content-encoded answer too: its length is not the file's.
+    """
+    with http.stream_file(url, headers={**_IDENTITY, "Range": "bytes=0-0"}) as response:
+        size = None if _content_encoding(response) else _placement(response)[1]
+        return size, response.headers.get("ETag")
 
 
 def _full_size(http: HttpSession, url: str, etag: str | None) -> int | None:
     """The size of the file behind `url` if its ETag is still `etag` (one 1-byte request)."""
     size, current = remote_size(http, url)
-    return size if etag is not None and current == etag else None
+    return size if current == etag else None
+
+
+def _content_encoding(response: httpx.Response) -> str:
+    """The body's Content-Encoding, "" when absent or only `identity`."""
+    value = response.headers.get("Content-Encoding", "")
+    codings = [c.strip().lower() for c in value.split(",") if c.strip()]
+    return value.strip() if any(c != "identity" for c in codings) else ""
+
+
+def _refuse_encoded(response: httpx.Response, target: Path, url: str) -> None:
+    """Raise ContentEncodingRefused if the body is content-encoded: its bytes are not the file's."""
+    encoding = _content_encoding(response)
+    if not encoding:
+        return
+    shown = "".join(c if c.isprintable() else "?" for c in encoding[:40])
+    raise ContentEncodingRefused(
+        f"{target.name}: the storage sent it with Content-Encoding: {shown} although gcfetch "
+        "asked for Accept-Encoding: identity; the storage (or a CDN in front of it) ignored "
+        "that, so nothing was written. Ask its operator to serve this file uncompressed.",
+        url=url,
+        path=target,
+    )
 
 
 def _chunks(response: httpx.Response, chunk_size: int) -> Iterator[bytes]:

@@ -50,6 +50,15 @@ CASES = [
         S(rules=(Fault("changed", first=1), Fault("drop", first=1, after_bytes=40))),
         True,
     ),
+    ("gzip", S(rules=(Fault("gzip", rate=1.0),)), True),
+    ("gzip-always", S(rules=(Fault("gzip", rate=1.0, always=True),)), False),
+    ("nolength", S(rules=(Fault("nolength", rate=1.0),)), True),
+    (
+        "nolength-drop-first",
+        S(rules=(Fault("nolength", rate=1.0), Fault("drop", first=1, after_bytes=40))),
+        False,
+    ),
+    ("nolength-star", S(rules=(Fault("nolength", rate=1.0, star_total=True),)), False),
     ("latency-jitter", S(seed=6, latency_ms=5, jitter_ms=10), True),
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -16,8 +17,9 @@ from tests.reliability.helpers import wait_idle
 from gcfetch.sandbox import Sandbox, SandboxSettings
 from gcfetch.sandbox.demo import DemoInfo
 from gcfetch.sandbox.faults import Fault, FaultSettings, draw
+from gcfetch.sandbox.injection import accepts_gzip
 from gcfetch.sandbox.storage import signer_for
-from gcfetch.sandbox.tables import ImageFile
+from gcfetch.sandbox.tables import ImageFile, SocketValue
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +55,13 @@ def test_draw_is_the_same_when_seed_and_parts_are_the_same():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"kind": "nope"}, {"kind": "status", "status": 404}, {"kind": "drop", "rate": 1.5}],
+    [
+        {"kind": "nope"},
+        {"kind": "status", "status": 404},
+        {"kind": "drop", "rate": 1.5},
+        {"kind": "drop", "always": True},
+        {"kind": "gzip", "star_total": True},
+    ],
 )
 def test_fault_raises_value_error_when_settings_invalid(kwargs):
     with pytest.raises(ValueError):
@@ -234,3 +242,116 @@ def test_bandwidth_limit_paces_storage_body_when_set(faulty: Sandbox, blob):
     response = httpx.get(_signed(faulty, blob[1]))
     assert time.monotonic() - started >= 0.45
     assert response.content == blob[2]
+
+
+@pytest.fixture(scope="module")
+def files(faulty: Sandbox) -> dict[str, tuple[str, bytes]]:
+    """(storage key, bytes) of one `.json`, `.csv` and `.pdf` file output of the demo."""
+    with faulty.apps.sessionmaker() as session:
+        keys = [k for k in session.scalars(select(SocketValue.file_key)) if k]
+    found = {}
+    for suffix in (".json", ".csv", ".pdf"):
+        key = min(k for k in keys if k.endswith(suffix))
+        found[suffix] = key, (faulty.settings.blob_dir / key).read_bytes()
+    return found
+
+
+@pytest.mark.parametrize("suffix", [".json", ".csv", ".pdf"])
+def test_gzip_fault_compresses_body_when_client_accepts_gzip(faulty: Sandbox, files, suffix):
+    key, data = files[suffix]
+    faulty.set_faults(FaultSettings(rules=(Fault("gzip", rate=1.0),)))
+    ranged = {"Accept-Encoding": "gzip, deflate", "Range": "bytes=5-"}
+    response, received, error = _stream(_signed(faulty, key), ranged)
+    assert (response.status_code, error) == (200, "")
+    assert response.headers["content-encoding"] == "gzip"
+    assert int(response.headers["content-length"]) == len(received) != len(data)
+    assert gzip.decompress(received) == data
+
+
+@pytest.mark.parametrize("accept", ["identity", "gzip;q=0, identity", "br", None])
+def test_gzip_fault_sends_file_bytes_when_client_does_not_accept_gzip(
+    faulty: Sandbox, files, accept
+):
+    key, data = files[".json"]
+    faulty.set_faults(FaultSettings(rules=(Fault("gzip", rate=1.0),)))
+    headers = {"Accept-Encoding": accept} if accept else {}
+    with httpx.Client() as client:
+        request = client.build_request("GET", _signed(faulty, key), headers=headers)
+        if accept is None:
+            del request.headers["Accept-Encoding"]
+        response = client.send(request)
+    assert "content-encoding" not in response.headers
+    assert response.content == data
+
+
+def test_gzip_fault_compresses_even_for_identity_when_always(faulty: Sandbox, files):
+    key, data = files[".csv"]
+    faulty.set_faults(FaultSettings(rules=(Fault("gzip", first=1, always=True),)))
+    url = _signed(faulty, key)
+    first, received, _ = _stream(url, {"Accept-Encoding": "identity"})
+    second, again, _ = _stream(url, {"Accept-Encoding": "identity"})
+    assert first.headers["content-encoding"] == "gzip" and gzip.decompress(received) == data
+    assert "content-encoding" not in second.headers and again == data
+
+
+def test_gzip_fault_leaves_other_files_alone_when_fired(faulty: Sandbox, blob):
+    faulty.set_faults(FaultSettings(rules=(Fault("gzip", rate=1.0, always=True),)))
+    response = httpx.get(_signed(faulty, blob[1]), headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in response.headers
+    assert response.content == blob[2]
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        ("gzip", True),
+        ("gzip, deflate, br", True),
+        ("GZIP;q=0.5", True),
+        ("x-gzip", True),
+        ("*", True),
+        ("identity", False),
+        ("gzip;q=0", False),
+        ("gzip; q=0.0, identity", False),
+        ("*, gzip;q=0", False),
+        ("deflate", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_accepts_gzip_reads_q_values_when_parsing_accept_encoding(accept, expected):
+    assert accepts_gzip(accept) is expected
+
+
+def test_traffic_records_accept_encoding_when_served(faulty: Sandbox, blob):
+    httpx.get(_signed(faulty, blob[1]), headers={"Accept-Encoding": "identity"})
+    wait_idle(faulty)
+    assert [r for r in faulty.traffic if r.path == "/" + blob[1]][-1].accept_encoding == "identity"
+
+
+def test_nolength_fault_sends_chunked_body_when_fired(faulty: Sandbox, blob):
+    faulty.set_faults(FaultSettings(rules=(Fault("nolength", rate=1.0),)))
+    url = _signed(faulty, blob[1])
+    whole, received, error = _stream(url)
+    ranged, tail, _ = _stream(url, {"Range": "bytes=100-"})
+    size = len(blob[2])
+    assert "content-length" not in whole.headers and not error
+    assert whole.headers["transfer-encoding"] == "chunked" and received == blob[2]
+    assert "content-length" not in ranged.headers and tail == blob[2][100:]
+    assert ranged.headers["content-range"] == f"bytes 100-{size - 1}/{size}"
+
+
+def test_nolength_fault_hides_total_when_star(faulty: Sandbox, blob):
+    faulty.set_faults(FaultSettings(rules=(Fault("nolength", rate=1.0, star_total=True),)))
+    ranged, tail, _ = _stream(_signed(faulty, blob[1]), {"Range": "bytes=100-"})
+    assert ranged.headers["content-range"] == f"bytes 100-{len(blob[2]) - 1}/*"
+    assert tail == blob[2][100:]
+
+
+def test_drop_with_nolength_ends_body_cleanly_when_both_fire(faulty: Sandbox, blob):
+    rules = (Fault("nolength", first=1), Fault("drop", first=1, after_bytes=1000))
+    faulty.set_faults(FaultSettings(rules=rules))
+    url = _signed(faulty, blob[1])
+    response, received, error = _stream(url)
+    assert response.status_code == 200 and error == ""
+    assert received == blob[2][:1000]
+    assert httpx.get(url).content == blob[2]

@@ -38,6 +38,10 @@ from gcfetch.sandbox.faults import Fault, parse_fault
         ("expired,first=1", Fault("expired", first=1)),
         ("etag, first=1", Fault("etag", first=1)),
         ("changed,rate=0.5", Fault("changed", rate=0.5)),
+        ("gzip,path=*.json", Fault("gzip", path="*.json")),
+        ("gzip=always,first=1", Fault("gzip", always=True, first=1)),
+        ("nolength,rate=1", Fault("nolength", rate=1.0)),
+        ("nolength=star,first=1", Fault("nolength", star_total=True, first=1)),
     ],
 )
 def test_parse_fault_builds_rule_when_spec_valid(spec: str, fault: Fault):
@@ -45,7 +49,19 @@ def test_parse_fault_builds_rule_when_spec_valid(spec: str, fault: Fault):
 
 
 @pytest.mark.parametrize(
-    "spec", ["", "boom", "status=404", "expired=3", "drop=x", "drop=10,colour=red", "slow,rate=2"]
+    "spec",
+    [
+        "",
+        "boom",
+        "status=404",
+        "expired=3",
+        "drop=x",
+        "drop=10,colour=red",
+        "slow,rate=2",
+        "gzip=sometimes",
+        "gzip=1",
+        "nolength=always",
+    ],
 )
 def test_parse_fault_raises_value_error_naming_spec_when_invalid(spec: str):
     with pytest.raises(ValueError, match="fault"):

@@ -102,8 +102,9 @@ def serve(
         typer.Option(
             "--fault",
             metavar="SPEC",
-            help="Fault rule (repeatable), e.g. status=503,rate=0.05,retry-after=1 or "
-            "drop=1000,first=1; kinds: status, expired, drop, short, slow, etag, changed "
+            help="Fault rule (repeatable), e.g. status=503,rate=0.05,retry-after=1, "
+            "drop=1000,first=1, gzip (or gzip=always), nolength (or nolength=star); kinds: "
+            "status, expired, drop, short, slow, etag, changed, gzip, nolength "
             "(see gcfetch.sandbox.faults.parse_fault).",
         ),
     ] = None,

@@ -12,10 +12,21 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Origin = Literal["api", "storage"]
-Kind = Literal["status", "expired", "drop", "short", "slow", "etag", "changed"]
-KINDS: tuple[str, ...] = ("status", "expired", "drop", "short", "slow", "etag", "changed")
+Kind = Literal["status", "expired", "drop", "short", "slow", "etag", "changed", "gzip", "nolength"]
+KINDS: tuple[str, ...] = (
+    "status",
+    "expired",
+    "drop",
+    "short",
+    "slow",
+    "etag",
+    "changed",
+    "gzip",
+    "nolength",
+)
 FAULT_STATUSES = frozenset({429, 500, 502, 503, 504, 507})
-BODY_KINDS = ("drop", "short", "slow", "etag", "changed")
+BODY_KINDS = ("drop", "short", "slow", "etag", "changed", "gzip", "nolength")
+GZIP_SUFFIXES = (".json", ".csv", ".pdf")
 
 
 @dataclass(frozen=True)
@@ -32,7 +43,16 @@ class Fault:
     - `short`: storage declares `after_bytes` (at least 1) more bytes than it sends, then closes;
     - `slow`: storage waits `delay_ms` after the headers, before the first body byte;
     - `etag`: storage sends the right bytes under another ETag (as if the file changed);
-    - `changed`: storage sends other bytes of the same size under another ETag.
+    - `changed`: storage sends other bytes of the same size under another ETag;
+    - `gzip`: storage gzips a `.json`, `.csv` or `.pdf` body when the request's Accept-Encoding
+      accepts gzip (not for `identity` alone, `gzip;q=0` or no header), as a CDN with
+      compression on does: `Content-Encoding: gzip`, the compressed Content-Length, and always
+      a 200 with the whole body (Range is ignored, as CDNs do for compressed variants); with
+      `always`, even when the client asked for identity (a broken CDN);
+    - `nolength`: storage sends no Content-Length (the body is chunked); a 206 keeps its full
+      `Content-Range`, unless `star_total`, which makes it `bytes a-b/*`. A `drop` firing with it
+      ends the body cleanly after `after_bytes`, as a close-delimited body whose connection
+      dropped looks to a client: short, with nothing to tell.
     """
 
     kind: Kind
@@ -45,6 +65,8 @@ class Fault:
     retry_after_date: bool = False
     after_bytes: int = 0
     delay_ms: float = 0.0
+    always: bool = False
+    star_total: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -53,6 +75,10 @@ class Fault:
             raise ValueError(f"status must be one of {sorted(FAULT_STATUSES)}")
         if not 0.0 <= self.rate <= 1.0 or self.first < 0 or self.after_bytes < 0:
             raise ValueError("rate must be in [0, 1]; first and after_bytes not negative")
+        if self.always and self.kind != "gzip":
+            raise ValueError("always applies to gzip faults only")
+        if self.star_total and self.kind != "nolength":
+            raise ValueError("star_total applies to nolength faults only")
 
     def applies_to(self, origin: Origin) -> bool:
         if self.kind == "status":
@@ -92,6 +118,8 @@ _KIND_VALUE = {
     "short": "after_bytes",
     "slow": "delay_ms",
 }
+# Kinds whose value is a word: kind -> (the word, the boolean field it sets).
+_KIND_WORD = {"gzip": ("always", "always"), "nolength": ("star", "star_total")}
 _OPTIONS = {
     "path": str,
     "rate": float,
@@ -107,7 +135,8 @@ def parse_fault(spec: str) -> Fault:
 
     E.g. `status=503,rate=0.05,retry-after=1`, `drop=1000,first=1,path=/images/*`,
     `expired,first=1`, `slow=500,rate=0.1`, `short=10,first=1`, `etag,first=1`,
-    `changed,first=1`, `status=429,first=2,retry-after-date=3,origin=storage`.
+    `changed,first=1`, `status=429,first=2,retry-after-date=3,origin=storage`,
+    `gzip,path=*.json`, `gzip=always,first=1`, `nolength,rate=1`, `nolength=star,first=1`.
     """
     head, *options = [part.strip() for part in spec.split(",")]
     kind, _, value = head.partition("=")
@@ -115,7 +144,12 @@ def parse_fault(spec: str) -> Fault:
         raise ValueError(f"unknown fault kind {kind!r} in {spec!r}; one of {', '.join(KINDS)}")
     fields: dict[str, object] = {"kind": kind}
     try:
-        if value:
+        if value and kind in _KIND_WORD:
+            word, flag = _KIND_WORD[kind]
+            if value != word:
+                raise ValueError(f"{kind} takes no value or {word!r}, not {value!r}")
+            fields[flag] = True
+        elif value:
             if kind not in _KIND_VALUE:
                 raise ValueError(f"{kind} takes no value")
             fields[_KIND_VALUE[kind]] = float(value) if kind == "slow" else int(value)

@@ -4,8 +4,9 @@ Where each fault acts (one hook per place):
 - latency and `status` faults: `FaultMiddleware`, around every request of an origin (it also
   records every request in `Traffic`);
 - `expired`: the `/media/` redirect (routes/media.py) asks `FaultInjector.link_expired`;
-- `drop`, `short`, `slow`, `etag`, `changed`: `serve_blob` in routes/storage.py asks
-  `FaultInjector.body_faults` and wraps its answer with `BodyFaults.wrap`.
+- `drop`, `short`, `slow`, `etag`, `changed`, `gzip`, `nolength`: `serve_blob` in
+  routes/storage.py asks `FaultInjector.body_faults` and wraps its answer with `BodyFaults.wrap`
+  (`gzip` picks a compressed copy there, when `BodyFaults.compress` says so).
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ from email.utils import formatdate
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gcfetch.sandbox.faults import BODY_KINDS, Fault, FaultSettings, Origin, draw
+from gcfetch.sandbox.faults import (
+    BODY_KINDS,
+    GZIP_SUFFIXES,
+    Fault,
+    FaultSettings,
+    Origin,
+    draw,
+)
 from gcfetch.sandbox.traffic import Served, Traffic
 
 
@@ -110,6 +118,10 @@ class BodyFaults:
     etag: str | None = None
     changed: bool = False
     bandwidth: float = 0.0
+    gzip: bool = False
+    gzip_always: bool = False
+    no_length: bool = False
+    star_total: bool = False
 
     @classmethod
     def of(cls, fired: list[Fault], path: str, serial: int, bandwidth: float) -> BodyFaults:
@@ -126,18 +138,71 @@ class BodyFaults:
             etag=etag,
             changed="changed" in by_kind,
             bandwidth=bandwidth,
+            gzip="gzip" in by_kind,
+            gzip_always="gzip" in by_kind and by_kind["gzip"].always,
+            no_length="nolength" in by_kind,
+            star_total="nolength" in by_kind and by_kind["nolength"].star_total,
         )
+
+    def compress(self, path: str, accept_encoding: str | None) -> bool:
+        """Whether the `gzip` fault compresses the body of `path` for this Accept-Encoding."""
+        if not self.gzip or not path.lower().endswith(GZIP_SUFFIXES):
+            return False
+        return self.gzip_always or accepts_gzip(accept_encoding)
 
     @property
     def alters_body(self) -> bool:
-        return bool(self.drop_after is not None or self.missing or self.delay or self.bandwidth)
+        return bool(
+            self.drop_after is not None
+            or self.missing
+            or self.delay
+            or self.bandwidth
+            or self.no_length
+        )
 
     def wrap(self, response: Response) -> Response:
         return _FaultyBody(response, self) if self.alters_body else response
 
 
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether an Accept-Encoding header accepts gzip (RFC 9110 12.5.3), as CDNs read it.
+
+    `gzip` or `x-gzip` with a q-value above 0, or `*` above 0 when gzip is not listed; no
+    header, `identity` alone and `gzip;q=0` do not.
+    """
+    weights: dict[str, float] = {}
+    for item in (accept_encoding or "").split(","):
+        coding, *params = [p.strip() for p in item.split(";")]
+        weight = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        if coding:
+            weights[coding.lower()] = weight
+    for name in ("gzip", "x-gzip"):
+        if name in weights:
+            return weights[name] > 0
+    return weights.get("*", 0.0) > 0
+
+
+def _length_less(message: Message, star_total: bool) -> Message:
+    """The response start without Content-Length (`*` as the Content-Range total if asked)."""
+    headers = []
+    for name, value in message["headers"]:
+        if name == b"content-length":
+            continue
+        if name == b"content-range" and star_total and b"-" in value:
+            value = value.rsplit(b"/", 1)[0] + b"/*"
+        headers.append((name, value))
+    return {**message, "headers": headers}
+
+
 class _FaultyBody(Response):
-    """A response around another one: cuts, shortens, delays or throttles its body."""
+    """A response around another one: cuts, shortens, delays, throttles or un-sizes its body."""
 
     def __init__(self, inner: Response, faults: BodyFaults) -> None:  # no super(): wraps `inner`
         self.inner = inner
@@ -149,15 +214,20 @@ class _FaultyBody(Response):
         faults = self.faults
         sent = 0
         first = True
+        ended = False
 
         async def faulty_send(message: Message) -> None:
-            nonlocal sent, first
+            nonlocal sent, first, ended
+            if ended:  # a length-less body was "dropped": the rest of it goes nowhere
+                return
             if message["type"] == "http.response.start" and faults.missing:
                 message = dict(message)
                 message["headers"] = [
                     (k, str(int(v) + faults.missing).encode() if k == b"content-length" else v)
                     for k, v in message["headers"]
                 ]
+            if message["type"] == "http.response.start" and faults.no_length:
+                message = _length_less(message, faults.star_total)
             if message["type"] == "http.response.body":
                 body = message.get("body", b"")
                 if first and faults.delay:
@@ -166,6 +236,10 @@ class _FaultyBody(Response):
                 cut = faults.drop_after
                 if cut is not None and sent + len(body) > cut:
                     head = body[: cut - sent]
+                    if faults.no_length:  # nothing tells the client that bytes are missing
+                        ended = True
+                        await send({"type": "http.response.body", "body": head})
+                        return
                     await send({"type": "http.response.body", "body": head, "more_body": True})
                     raise InjectedFault(f"connection dropped after {cut} bytes")
                 sent += len(body)
@@ -257,7 +331,12 @@ class FaultMiddleware:
                     status=status,
                     body_bytes=sent,
                     authorization=b"authorization" in headers,
-                    range=headers[b"range"].decode("latin-1") if b"range" in headers else None,
+                    range=_header(headers, b"range"),
                     fault=fault,
+                    accept_encoding=_header(headers, b"accept-encoding"),
                 )
             )
+
+
+def _header(headers: dict[bytes, bytes], name: bytes) -> str | None:
+    return headers[name].decode("latin-1") if name in headers else None

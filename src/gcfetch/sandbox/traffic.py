@@ -23,6 +23,7 @@ class Served:
     authorization: bool  # the request carried an Authorization header
     range: str | None
     fault: str | None  # the injected fault, if any
+    accept_encoding: str | None = None  # the request's Accept-Encoding header
 
 
 class Traffic:

@@ -5,16 +5,20 @@ XML: 403 for a missing, wrong or expired signature and for any request carrying 
 `Authorization` header; 404 for a signed key with no blob. Bytes are streamed from disk by
 starlette's FileResponse (single `Range` -> 206, `If-Range`, unsatisfiable -> 416) in 1 MiB
 chunks. Every blob passes through `serve_blob`, the one place for body faults (faults.py).
+The `gzip` fault serves a gzip copy of the blob, made once on disk, with `Content-Encoding`.
 """
 
 from __future__ import annotations
 
+import gzip
 import mimetypes
 import os
+import shutil
 from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
 from starlette.responses import FileResponse
+from starlette.types import Receive, Scope, Send
 
 from gcfetch.sandbox.deps import SettingsDep
 from gcfetch.sandbox.injection import FaultInjector
@@ -41,6 +45,17 @@ class BlobResponse(FileResponse):
     """A FileResponse with large chunks: fewer event-loop turns per byte."""
 
     chunk_size = 1024 * 1024
+
+
+class CompressedBlobResponse(BlobResponse):
+    """A gzip copy sent as a compressed variant: always a 200 with the whole body.
+
+    `Range` and `If-Range` are ignored, as CDNs do for the compressed variants they make.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(k, v) for k, v in scope["headers"] if k not in (b"range", b"if-range")]
+        await super().__call__({**scope, "headers": headers}, receive, send)
 
 
 def content_type(path: Path) -> str:
@@ -74,6 +89,24 @@ def changed_copy(settings: SandboxSettings, key: str, path: Path) -> Path:
     return copy
 
 
+def gzip_copy(settings: SandboxSettings, key: str, path: Path) -> Path:
+    """A gzip-compressed copy of `path` (made once, streamed), for the `gzip` fault."""
+    name = "changed" if path.is_relative_to(settings.data_dir / "faults") else "blobs"
+    copy = settings.data_dir / "faults" / "gzip" / name / (key + ".gz")
+    if copy.is_file() and copy.stat().st_mtime >= path.stat().st_mtime:
+        return copy
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    scratch = copy.with_name(f".{copy.name}.{os.getpid()}.tmp")
+    with (
+        path.open("rb") as source,
+        scratch.open("wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out,
+    ):
+        shutil.copyfileobj(source, out, 1024 * 1024)
+    os.replace(scratch, copy)
+    return copy
+
+
 def serve_blob(request: Request, settings: SandboxSettings, key: str) -> Response:
     """Check the request's signature and answer with the blob of `key` (or a refusal)."""
     if "authorization" in request.headers:
@@ -99,6 +132,10 @@ def serve_blob(request: Request, settings: SandboxSettings, key: str) -> Respons
         path = changed_copy(settings, key, path)
     if faults.etag:
         headers["etag"] = faults.etag
+    if faults.compress(key, request.headers.get("accept-encoding")):
+        copy = gzip_copy(settings, key, path)
+        headers |= {"content-encoding": "gzip", "vary": "Accept-Encoding"}
+        return faults.wrap(CompressedBlobResponse(copy, stat_result=copy.stat(), headers=headers))
     return faults.wrap(BlobResponse(path, stat_result=path.stat(), headers=headers))
 
 
