@@ -109,6 +109,15 @@ def test_image_file_target_uses_image_pk_and_url_extension_when_safe(tmp_path: P
     assert target == root / "j1" / "images" / "seg" / "img-0.mha"
 
 
+def test_image_file_target_reads_extension_from_url_path_when_url_has_query(
+    tmp_path: Path,
+) -> None:
+    planner = Planner(tmp_path.resolve())
+    (task,), _ = planner.plan_job(_job("j1", [("seg", "Image", "images/seg")]))
+    target = planner.image_file_target(task, "img-0", "http://h/media/z.mha?sig=a.b")
+    assert target.name == "img-0.mha"
+
+
 @pytest.mark.parametrize("url", ["http://h/media/noext", "http://h/media/x.a\nb"])
 def test_image_file_target_refuses_name_when_extension_is_unsafe(tmp_path: Path, url: str) -> None:
     planner = Planner(tmp_path.resolve())

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gcfetch.errors import UnsafePathError
-from gcfetch.outputs.paths import check_component, contained_target, split_relative
 from gcfetch.outputs.summary import Failure
+from gcfetch.paths import check_component, contained_target, image_file_name, split_relative
 
 if TYPE_CHECKING:
     from gcfetch.models import Job, SocketValue
@@ -76,10 +76,9 @@ class Planner:
         return Task(job.pk, socket.slug, kind, target, self.relative(target), source, value.value)
 
     def image_file_target(self, task: Task, image_pk: str, file_url: str) -> Path:
-        """`<task dir>/<image pk>.<ext>`, ext = everything after the last '.' of the file URL."""
-        name = f"{image_pk}.{file_url.rsplit('.', 1)[-1]}"
+        """`<task dir>/<image pk>.<ext>`, ext = everything after the last '.' of the URL's path."""
+        name = image_file_name(image_pk, file_url, under=task.relpath)
         shown = f"{task.relpath}/{name}"
-        check_component(name, original=shown)
         target = contained_target(
             self.root, [*task.target.relative_to(self.root).parts, name], shown=shown
         )
