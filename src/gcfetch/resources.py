@@ -189,8 +189,8 @@ class Images(Resource[models.Image]):
         `<output_directory>/<filename or image pk>.<ext>` ("image" when `files=` is given) and an
         existing file raises FileExistsError. gcapi 0.13 form (`filename` only): each file goes
         to `<filename's parent>/<filename's name>.<ext>`, overwriting. `ext` is everything after
-        the last "." of the file URL. `image_type` ("MHD", "TIFF", "DZI", or gcapi's enum) is
-        compared case-insensitively, which fixes gcapi's bug that made it match nothing.
+        the last "." of the file URL's path. `image_type` ("MHD", "TIFF", "DZI", or gcapi's
+        enum) is compared case-insensitively, which fixes gcapi's bug that made it match nothing.
         A server-supplied name that is not a safe file name (image pk, URL extension) raises
         UnsafePathError before anything is written.
         """
