@@ -246,7 +246,7 @@ def _image_targets(
     root = directory.resolve()
     targets = []
     for file in files:
-        name = image_file_name(image_pk or "image", file.file)
+        name = image_file_name("image" if image_pk is None else image_pk, file.file)
         contained_target(root, [name], shown=name)  # no existing symlink leading outside
         targets.append(directory / name)
     return directory, targets, False
