@@ -22,8 +22,9 @@ from typing import Any
 import httpx
 
 from gcfetch import config, models, resources, transfer
-from gcfetch.errors import ConfigurationError, UnsafePathError
+from gcfetch.errors import ConfigurationError
 from gcfetch.http import HttpSession
+from gcfetch.paths import contained_target, split_relative
 from gcfetch.retry import RetryPolicy
 
 
@@ -148,11 +149,13 @@ class Client:
         Image: `<out>/<relative_path>/<image pk>.<ext>` per image file. Value: `json.dump(...,
         indent=2)` to `<out>/<relative_path>`. File: the stored bytes, unchanged, to
         `<out>/<relative_path>`. An existing file raises FileExistsError. Writes are atomic.
+        A server-supplied path or name that could leave `output_directory` (relative path,
+        image pk, URL extension) raises UnsafePathError before anything is written.
         """
         output_directory = Path(output_directory)
         socket = value.interface
-        target = _inside(output_directory, socket.relative_path)
         super_kind = socket.super_kind.casefold()
+        target = _checked_target(output_directory, socket.relative_path, super_kind == "image")
         if super_kind == "image":
             if not value.image:
                 raise ValueError(f"Socket value {value.pk} ({socket.slug}) has no image URL.")
@@ -170,17 +173,12 @@ class Client:
         return [target]
 
 
-def _inside(directory: Path, relative_path: str) -> Path:
-    """`directory / relative_path`, refused if the server-supplied path would escape."""
-    target = directory / relative_path
-    root = directory.resolve()
-    resolved = target.resolve()
-    if Path(relative_path).is_absolute() or not (resolved == root or root in resolved.parents):
-        raise UnsafePathError(
-            f"The relative path {relative_path!r} would leave {directory}; refusing to write.",
-            path=relative_path,
-        )
-    return target
+def _checked_target(directory: Path, relative_path: str, is_directory: bool) -> Path:
+    """`directory / relative_path`, or UnsafePathError if the server-supplied path is not a safe
+    relative path (see gcfetch.paths) or an existing symlink would lead it outside."""
+    parts = split_relative(relative_path, is_directory=is_directory)
+    contained_target(directory.resolve(), parts, shown=relative_path)
+    return directory.joinpath(*parts)
 
 
 def _write_atomically(target: Path, data: bytes) -> None:

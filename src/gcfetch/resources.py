@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar, overload
-from urllib.parse import urlsplit
 
 from gcfetch import config, models, transfer
 from gcfetch.errors import GCFetchError, MultipleObjectsReturned, ObjectNotFound
 from gcfetch.http import HttpSession
+from gcfetch.paths import contained_target, file_extension, image_file_name
 
 T = TypeVar("T", bound=models.Model)
 
@@ -189,8 +189,10 @@ class Images(Resource[models.Image]):
         `<output_directory>/<filename or image pk>.<ext>` ("image" when `files=` is given) and an
         existing file raises FileExistsError. gcapi 0.13 form (`filename` only): each file goes
         to `<filename's parent>/<filename's name>.<ext>`, overwriting. `ext` is everything after
-        the last "." of the file URL. `image_type` ("MHD", "TIFF", "DZI", or gcapi's enum) is
-        compared case-insensitively, which fixes gcapi's bug that made it match nothing.
+        the last "." of the file URL's path. `image_type` ("MHD", "TIFF", "DZI", or gcapi's
+        enum) is compared case-insensitively, which fixes gcapi's bug that made it match nothing.
+        A server-supplied name that is not a safe file name (image pk, URL extension) raises
+        UnsafePathError before anything is written.
         """
         if len([given for given in (pk, url, files, params) if given]) != 1:
             raise ValueError("Exactly one of pk, url, files or params must be specified.")
@@ -202,25 +204,18 @@ class Images(Resource[models.Image]):
                     f"Image {image.pk} is a DICOM image set; gcfetch cannot download those yet."
                 )
             files = image.files
-        if output_directory is None:
-            if filename is None:
-                raise TypeError(
-                    "images.download() needs output_directory= (gcapi 0.14+) or filename= "
-                    "(gcapi 0.13)."
-                )
-            base = Path(filename).absolute()
-            directory, stem, overwrite = base.parent, base.name, True
-        else:
-            directory = Path(output_directory)
-            stem = str(filename) if filename else (image.pk if image else "image")
-            overwrite = False
-        directory.mkdir(parents=True, exist_ok=True)
         wanted = _type_name(image_type)
+        selected = [
+            file
+            for file in (models.ImageFile.model_validate(f, from_attributes=True) for f in files)
+            if not wanted or file.image_type.upper() == wanted
+        ]
+        directory, targets, overwrite = _image_targets(
+            selected, output_directory, filename, image.pk if image else None
+        )
+        directory.mkdir(parents=True, exist_ok=True)
         written = []
-        for file in (models.ImageFile.model_validate(f, from_attributes=True) for f in files):
-            if wanted and file.image_type.upper() != wanted:
-                continue
-            target = directory / f"{stem}.{_extension(file.file)}"
+        for file, target in zip(selected, targets, strict=True):
             if not overwrite and target.exists():
                 raise FileExistsError(f"{target} already exists; remove it or pick another place.")
             transfer.download(self._http, file.file, target)
@@ -228,13 +223,37 @@ class Images(Resource[models.Image]):
         return written
 
 
+def _image_targets(
+    files: list[models.ImageFile],
+    output_directory: str | Path | None,
+    filename: str | Path | None,
+    image_pk: str | None,
+) -> tuple[Path, list[Path], bool]:
+    """The directory, each file's path and whether gcapi overwrites there, checked before
+    anything is written: the server's image pk and URL extensions must make safe names
+    (UnsafePathError); a caller-given `filename` is the caller's own, used as gcapi uses it."""
+    if output_directory is None:
+        if filename is None:
+            raise TypeError(
+                "images.download() needs output_directory= (gcapi 0.14+) or filename= (gcapi 0.13)."
+            )
+        base = Path(filename).absolute()
+        named = [base.parent / f"{base.name}.{file_extension(f.file)}" for f in files]
+        return base.parent, named, True
+    directory = Path(output_directory)
+    if filename:
+        return directory, [directory / f"{filename}.{file_extension(f.file)}" for f in files], False
+    root = directory.resolve()
+    targets = []
+    for file in files:
+        name = image_file_name("image" if image_pk is None else image_pk, file.file)
+        contained_target(root, [name], shown=name)  # no existing symlink leading outside
+        targets.append(directory / name)
+    return directory, targets, False
+
+
 def _type_name(image_type: Any) -> str | None:
     """ "MHD" for "mhd", "MHD", or an enum member whose value is "MHD"."""
     if not image_type:
         return None
     return str(getattr(image_type, "value", image_type)).upper()
-
-
-def _extension(file_url: str) -> str:
-    """Everything after the last "." of the URL's path, as gcapi names downloaded files."""
-    return urlsplit(file_url).path.rsplit(".", 1)[-1]

@@ -10,7 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gcfetch.errors import UnsafePathError
-from gcfetch.outputs.paths import check_component, contained_target, split_relative
+from gcfetch.paths import (
+    check_component,
+    contained_target,
+    file_extension,
+    image_file_name,
+    split_relative,
+)
 
 HOSTILE = [
     "/etc/passwd",
@@ -95,3 +101,39 @@ def test_contained_target_refuses_target_when_it_is_a_symlink(tmp_path: Path) ->
 def test_contained_target_returns_path_when_parents_missing(tmp_path: Path) -> None:
     root = tmp_path.resolve()
     assert contained_target(root, ["j", "a", "b.json"], shown="") == root / "j" / "a" / "b.json"
+
+
+@pytest.mark.parametrize(
+    ("url", "extension"),
+    [
+        ("http://h/media/images/a/b.tar.mha", "mha"),
+        ("http://h/media/x.mha?X-Amz-Signature=a.b&y=../../z", "mha"),
+        ("http://h/media/x.mha#frag.ment", "mha"),
+        ("http://h/media/x.a%2Fb", "a%2Fb"),  # stays text, never a separator
+    ],
+)
+def test_file_extension_reads_url_path_when_url_has_query_or_escapes(
+    url: str, extension: str
+) -> None:
+    assert file_extension(url) == extension
+    assert image_file_name("pk", url) == f"pk.{extension}"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://h/media/x.a\nb",
+        "http://h/media/x.mha/..",
+        "http://h/x.mha/../evil",
+        "http://h/noext",
+    ],
+)
+def test_file_extension_refuses_url_when_extension_is_no_safe_name(url: str) -> None:
+    with pytest.raises(UnsafePathError, match="refused server-supplied path"):
+        file_extension(url)
+
+
+@pytest.mark.parametrize("image_pk", ["../../escaped", "a/b", "x" * 252])
+def test_image_file_name_refuses_name_when_image_pk_is_unsafe(image_pk: str) -> None:
+    with pytest.raises(UnsafePathError):
+        image_file_name(image_pk, "http://h/media/x.mha")

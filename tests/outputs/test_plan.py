@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from gcfetch.errors import UnsafePathError
 from gcfetch.models import Job
 from gcfetch.outputs.plan import Planner
+from gcfetch.paths import is_case_sensitive
 
 API = "http://127.0.0.1:1/api/v1/"
 
@@ -86,7 +89,8 @@ def test_plan_job_refuses_only_escaping_output_when_one_is_hostile(tmp_path: Pat
     tasks, refused = Planner(tmp_path.resolve()).plan_job(job)
     assert [t.relpath for t in tasks] == ["j1/ok.json"]
     assert [(f.socket_slug, f.error_type) for f in refused] == [("evil", "UnsafePathError")]
-    assert not (tmp_path.parent / "evil.json").exists()
+    assert "'../../evil.json'" in refused[0].error and "'..'" in refused[0].error
+    assert list(tmp_path.iterdir()) == []  # planning writes nothing (its case probe is gone)
 
 
 def test_plan_job_refuses_second_output_when_two_map_to_same_target(tmp_path: Path) -> None:
@@ -109,9 +113,105 @@ def test_image_file_target_uses_image_pk_and_url_extension_when_safe(tmp_path: P
     assert target == root / "j1" / "images" / "seg" / "img-0.mha"
 
 
+def test_image_file_target_reads_extension_from_url_path_when_url_has_query(
+    tmp_path: Path,
+) -> None:
+    planner = Planner(tmp_path.resolve())
+    (task,), _ = planner.plan_job(_job("j1", [("seg", "Image", "images/seg")]))
+    target = planner.image_file_target(task, "img-0", "http://h/media/z.mha?sig=a.b")
+    assert target.name == "img-0.mha"
+
+
 @pytest.mark.parametrize("url", ["http://h/media/noext", "http://h/media/x.a\nb"])
 def test_image_file_target_refuses_name_when_extension_is_unsafe(tmp_path: Path, url: str) -> None:
     planner = Planner(tmp_path.resolve())
     (task,), _ = planner.plan_job(_job("j1", [("seg", "Image", "images/seg")]))
     with pytest.raises(UnsafePathError):
         planner.image_file_target(task, "img-0", url)
+
+
+def _refused_of(outputs: list[tuple[str, str, str]], root: Path, **planner) -> tuple[list, list]:
+    tasks, refused = Planner(root.resolve(), **planner).plan_job(_job("j1", outputs))
+    return [t.socket_slug for t in tasks], [f.socket_slug for f in refused]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("Result.json", "result.json"), ("A/x.json", "a/x.json"), ("ÉTÉ.json", "été.json")],
+)
+def test_plan_job_refuses_case_clash_when_destination_ignores_case(
+    tmp_path: Path, first: str, second: str
+) -> None:
+    outputs = [("a", "Value", first), ("b", "File", second)]
+    assert _refused_of(outputs, tmp_path, case_sensitive=False) == (["a"], ["b"])
+    assert _refused_of(outputs, tmp_path, case_sensitive=True) == (["a", "b"], [])
+
+
+def test_plan_job_accepts_case_variants_when_probe_finds_case_sensitive_tmp_dir(
+    tmp_path: Path,
+) -> None:
+    assert is_case_sensitive(tmp_path)  # Linux tmp dirs tell case apart
+    assert is_case_sensitive(tmp_path / "not" / "yet")  # probed in the nearest ancestor
+    outputs = [("a", "Value", "Result.json"), ("b", "Value", "result.json")]
+    assert _refused_of(outputs, tmp_path) == (["a", "b"], [])
+    assert list(tmp_path.iterdir()) == []  # the probe file is removed
+
+
+def test_is_case_sensitive_returns_false_when_probe_finds_one_file_under_both_cases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_lexists = os.path.lexists
+    monkeypatch.setattr(os.path, "lexists", lambda p: real_lexists(str(p).lower()))
+    monkeypatch.setattr(os.path, "samefile", lambda a, b: True)
+    assert not is_case_sensitive(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("case_sensitive", [True, False])
+def test_plan_job_refuses_unicode_form_clash_on_every_filesystem(
+    tmp_path: Path, case_sensitive: bool
+) -> None:
+    nfc, nfd = (unicodedata.normalize(form, "café/x.json") for form in ("NFC", "NFD"))
+    assert nfc != nfd
+    outputs = [("a", "Value", nfd), ("b", "Value", nfc)]
+    assert _refused_of(outputs, tmp_path, case_sensitive=case_sensitive) == (["a"], ["b"])
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("x.json", "x.json.part"),
+        ("x.json.part", "x.json"),
+        ("x.json", "x.json.part.json"),
+        ("x.json.part.json", "x.json"),
+    ],
+)
+def test_plan_job_refuses_part_name_clash_in_either_order(
+    tmp_path: Path, first: str, second: str
+) -> None:
+    outputs = [("a", "Value", first), ("b", "File", second)]
+    assert _refused_of(outputs, tmp_path, case_sensitive=True) == (["a"], ["b"])
+
+
+@pytest.mark.parametrize(
+    "outputs",
+    [
+        [("a", "Value", "x.json"), ("b", "Image", "x.json.part")],
+        [("a", "Image", "x.json.part"), ("b", "Value", "x.json")],
+        [("a", "Value", "seg"), ("b", "Image", "seg")],
+        [("a", "Image", "seg"), ("b", "Value", "seg")],
+    ],
+)
+def test_plan_job_refuses_file_and_directory_on_one_name(tmp_path: Path, outputs) -> None:
+    assert _refused_of(outputs, tmp_path, case_sensitive=True) == (["a"], ["b"])
+
+
+def test_plan_job_accepts_distinct_names_when_only_similar(tmp_path: Path) -> None:
+    outputs = [
+        ("a", "Value", "x.json"),
+        ("b", "Value", "x.jsonpart"),
+        ("c", "Value", "x.part"),
+        ("d", "Image", "x.json.d"),
+        ("e", "Image", "x.json.d"),  # two images may share a directory
+    ]
+    assert _refused_of(outputs, tmp_path, case_sensitive=False)[1] == []

@@ -7,20 +7,27 @@ target can be claimed by one output only; a refused output becomes a Failure, th
 
 from __future__ import annotations
 
-import os
 import threading
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gcfetch.errors import UnsafePathError
-from gcfetch.outputs.paths import check_component, contained_target, split_relative
 from gcfetch.outputs.summary import Failure
+from gcfetch.paths import (
+    check_component,
+    contained_target,
+    image_file_name,
+    is_case_sensitive,
+    split_relative,
+)
 
 if TYPE_CHECKING:
     from gcfetch.models import Job, SocketValue
 
 SUPER_KINDS = {"image": "Image", "file": "File", "value": "Value"}
+SIDECARS = (".part", ".part.json")  # written beside every file target while it downloads
 
 
 @dataclass(frozen=True)
@@ -37,11 +44,17 @@ class Task:
 
 
 class Planner:
-    """Turns jobs into tasks under one destination; remembers which targets are taken."""
+    """Turns jobs into tasks under one destination; remembers which targets are taken.
 
-    def __init__(self, root: Path) -> None:
+    Targets are compared as the destination's filesystem compares names: NFC-normalised
+    everywhere, and case-folded when it ignores case (probed once, unless `case_sensitive` is
+    given). A file target also takes its `.part` and `.part.json` names.
+    """
+
+    def __init__(self, root: Path, *, case_sensitive: bool | None = None) -> None:
         self.root = root
-        # claimed targets as normcase'd strings: a third of a Path's memory, at 3-4 per job
+        self._case_sensitive = case_sensitive
+        # claimed targets as relative key strings: a third of a Path's memory, at 3-4 per job
         self._files: set[str] = set()
         self._dirs: set[str] = set()
         self._lock = threading.Lock()
@@ -76,10 +89,9 @@ class Planner:
         return Task(job.pk, socket.slug, kind, target, self.relative(target), source, value.value)
 
     def image_file_target(self, task: Task, image_pk: str, file_url: str) -> Path:
-        """`<task dir>/<image pk>.<ext>`, ext = everything after the last '.' of the file URL."""
-        name = f"{image_pk}.{file_url.rsplit('.', 1)[-1]}"
+        """`<task dir>/<image pk>.<ext>`, ext = everything after the last '.' of the URL's path."""
+        name = image_file_name(image_pk, file_url, under=task.relpath)
         shown = f"{task.relpath}/{name}"
-        check_component(name, original=shown)
         target = contained_target(
             self.root, [*task.target.relative_to(self.root).parts, name], shown=shown
         )
@@ -90,15 +102,40 @@ class Planner:
         return path.relative_to(self.root).as_posix()
 
     def _claim(self, target: Path, shown: str, *, directory: bool) -> None:
-        key = os.path.normcase(target)
         with self._lock:
-            taken = key in self._files or (not directory and key in self._dirs)
+            key = self._key(target)
+            if directory:
+                taken = any(owner in self._files for owner in _owners(key))
+            else:
+                written = _written(key)
+                taken = any(name in self._dirs for name in written) or any(
+                    name in self._files for name in {*written, *_owners(key)}
+                )
             if taken:
                 raise UnsafePathError(
-                    f"refused server-supplied path {shown!r}: another output already writes there",
+                    f"refused server-supplied path {shown!r}: another output already writes "
+                    "there (names that differ only in case, Unicode form or a .part suffix count "
+                    "as one)",
                     path=shown,
                 )
             (self._dirs if directory else self._files).add(key)
+
+    def _key(self, target: Path) -> str:
+        """`target` relative to the destination as its filesystem tells names apart."""
+        if self._case_sensitive is None:
+            self._case_sensitive = is_case_sensitive(self.root)
+        key = unicodedata.normalize("NFC", self.relative(target))
+        return key if self._case_sensitive else unicodedata.normalize("NFC", key.casefold())
+
+
+def _written(key: str) -> tuple[str, ...]:
+    """The names a file target writes: itself and its sidecars."""
+    return (key, *(key + suffix for suffix in SIDECARS))
+
+
+def _owners(key: str) -> tuple[str, ...]:
+    """The file targets that write the name `key`: itself, or the file it is a sidecar of."""
+    return (key, *(key[: -len(suffix)] for suffix in SIDECARS if key.endswith(suffix)))
 
 
 def failure(job_pk: str, socket_slug: str, path: str, exc: BaseException) -> Failure:

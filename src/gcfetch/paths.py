@@ -3,15 +3,22 @@
 Checked before anything is written. Refused: absolute, drive (``C:``) and UNC names,
 backslashes, ``..`` segments, NUL / newline / control characters, empty or ``.`` file names,
 components longer than 255 bytes, and paths through an existing symlink leading outside.
+
+Shared by the client (`images.download`, `download_socket_value`) and the bulk downloader.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from gcfetch.errors import UnsafePathError
+
+logger = logging.getLogger(__name__)
 
 MAX_COMPONENT_BYTES = 255
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -86,3 +93,41 @@ def contained_target(root: Path, components: list[str], *, shown: str) -> Path:
     else:
         raise _refuse(shown, "the target is an existing symlink")
     return target
+
+
+def file_extension(file_url: str) -> str:
+    """The extension gcapi names a downloaded file with: everything after the last "." of the
+    URL's path (not its query; a ``%2F`` stays text), refused unless it is a safe name."""
+    if _CONTROL.search(file_url):  # urlsplit would silently drop a newline or tab
+        raise _refuse(file_url, "control character (NUL, newline, ...) in a file URL")
+    extension = urlsplit(file_url).path.rsplit(".", 1)[-1]
+    check_component(extension, original=file_url)
+    return extension
+
+
+def image_file_name(image_pk: str, file_url: str, *, under: str | None = None) -> str:
+    """`<image pk>.<ext>`, checked to be one safe file name (both parts come from the server);
+    an error names it below the relative directory `under`, when given."""
+    name = f"{image_pk}.{file_extension(file_url)}"
+    return check_component(name, original=name if under is None else f"{under}/{name}")
+
+
+def is_case_sensitive(directory: Path) -> bool:
+    """Whether the filesystem of `directory` (or of its nearest existing ancestor) tells names
+    apart by case. A probe file is created there and removed; if that fails, False (the
+    cautious answer: more names count as clashing)."""
+    existing = directory
+    while not existing.is_dir() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        handle, name = tempfile.mkstemp(prefix=".gcfetch-case-probe-", dir=existing)
+    except OSError as exc:
+        logger.debug("cannot probe case sensitivity in %s: %s", existing, exc)
+        return False
+    os.close(handle)
+    probe = Path(name)
+    try:
+        swapped = probe.with_name(probe.name.swapcase())
+        return not (os.path.lexists(swapped) and os.path.samefile(probe, swapped))
+    finally:
+        probe.unlink(missing_ok=True)
