@@ -14,13 +14,15 @@ import io
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gcfetch.errors import GCFetchError
+from gcfetch.errors import GCFetchError, UnsafePathError
+from gcfetch.outputs.paths import split_relative
 
 if TYPE_CHECKING:
     from gcfetch.models import Job
@@ -31,6 +33,7 @@ MANIFEST_NAME = "manifest.jsonl"
 RESULTS_NAME = "results.csv"
 FLUSH_INTERVAL = 2.0
 FIXED_COLUMNS = ("job", "algorithm_image", "status")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -111,7 +114,9 @@ class Manifest:
 
     @classmethod
     def load(cls, root: Path) -> Manifest:
-        """Read an existing manifest; lines that do not parse are dropped (and logged)."""
+        """Read an existing manifest; lines that are not valid records are dropped, each with
+        a warning naming the file and line (their files are then checked like unrecorded ones).
+        """
         records: dict[str, dict[str, Any]] = {}
         path = root / MANIFEST_NAME
         clean = True
@@ -119,9 +124,9 @@ class Manifest:
             text = path.read_text(encoding="utf-8")
             clean = not text or text.endswith("\n")
             for number, line in enumerate(text.splitlines(), 1):
-                rec = _parse(line)
+                rec, problem = parse_record(line)
                 if rec is None:
-                    logger.warning("ignoring line %d of %s: not a manifest record", number, path)
+                    logger.warning("ignoring line %d of %s: %s", number, path, problem)
                     clean = False
                     continue
                 clean = clean and rec["path"] not in records
@@ -195,20 +200,47 @@ class Manifest:
         if self.path.exists():
             with self.path.open(encoding="utf-8") as handle:
                 for line in handle:
-                    rec = _parse(line)
+                    rec, _ = parse_record(line)
                     if rec is not None:
                         latest[rec["path"]] = json.dumps(rec)
         atomic_write_text(self.path, "".join(f"{line}\n" for line in latest.values()))
         self._damaged = self._repeated = False
 
 
-def _parse(line: str) -> dict[str, Any] | None:
-    """A manifest line's record, or None if the line is not one."""
+def parse_record(line: str) -> tuple[dict[str, Any] | None, str]:
+    """(the record of a manifest line, "") or (None, what is wrong with the line).
+
+    A record has the fields of `record()` with their types (etag and url may be null or
+    absent), a size >= 0, a sha256 of 64 hex digits, and a safe relative `path` (no `..`,
+    absolute, drive or backslash name): the path is joined to the destination.
+    """
     try:
         rec = json.loads(line)
     except ValueError:
-        return None
-    return rec if isinstance(rec, dict) and isinstance(rec.get("path"), str) else None
+        return None, "not JSON (cut short?)"
+    if not isinstance(rec, dict):
+        return None, "not a JSON object"
+    for key in ("job", "socket", "super_kind", "path"):
+        if not isinstance(rec.get(key), str):
+            return None, f"{key!r} is missing or not a string"
+    size = rec.get("size")
+    if type(size) is not int or size < 0:
+        return None, "'size' is missing or not a whole number >= 0"
+    if not isinstance(rec.get("sha256"), str) or not _SHA256.fullmatch(rec["sha256"]):
+        return None, "'sha256' is not 64 hexadecimal digits"
+    for key in ("etag", "url"):
+        if rec.get(key) is not None and not isinstance(rec[key], str):
+            return None, f"{key!r} is not a string or null"
+    try:
+        safe = "/".join(split_relative(rec["path"], is_directory=False)) == rec["path"]
+    except UnsafePathError:
+        safe = False
+    if not safe:
+        return None, f"unsafe path {rec['path']!r}"
+    return record(**{key: rec.get(key) for key in _FIELDS}), ""
+
+
+_FIELDS = ("job", "socket", "super_kind", "path", "size", "sha256", "etag", "url")
 
 
 def _cannot_write(path: Path, exc: OSError) -> GCFetchError:
