@@ -26,6 +26,7 @@ from gcfetch.outputs.manifest import Manifest, ResultsTable, file_digest, record
 from gcfetch.outputs.plan import Planner, Task, failure
 from gcfetch.outputs.select import select_jobs
 from gcfetch.outputs.summary import DownloadSummary, Failure
+from gcfetch.resources import Malformed
 from gcfetch.transfer import download
 
 if TYPE_CHECKING:
@@ -61,7 +62,9 @@ def download_outputs(
     if workers < 1:
         raise ValueError("workers must be at least 1")
     root = prepare_destination(output_directory, create=not dry_run)
-    source = select_jobs(client, algorithm=algorithm, algorithm_image=algorithm_image, jobs=jobs)
+    source = select_jobs(
+        client, algorithm=algorithm, algorithm_image=algorithm_image, jobs=jobs, malformed=True
+    )
     run = _Run(
         client, root, tuple(statuses), workers, on_progress, cancel or threading.Event(), dry_run
     )
@@ -94,7 +97,7 @@ class _Run:
         if self._emit_to is not None:
             self._emit_to(event)
 
-    def execute(self, jobs: Iterable[Job]) -> DownloadSummary:
+    def execute(self, jobs: Iterable[Job | Malformed]) -> DownloadSummary:
         started = time.monotonic()
         self.manifest = Manifest.load(self.root)
         self.results = ResultsTable(self.root) if not self.dry_run else None
@@ -126,13 +129,19 @@ class _Run:
                 self._fail(failure("", "", "", exc))
 
     def _list_and_submit(
-        self, jobs: Iterable[Job], pool: ThreadPoolExecutor, slots: threading.BoundedSemaphore
+        self,
+        jobs: Iterable[Job | Malformed],
+        pool: ThreadPoolExecutor,
+        slots: threading.BoundedSemaphore,
     ) -> None:
         listed = 0
         for job in jobs:
             if self.cancel.is_set():
                 return
             listed += 1
+            if isinstance(job, Malformed):
+                self._malformed(job)
+                continue
             self.summary.jobs_by_status[job.status] += 1
             if job.status not in self.summary.statuses:
                 self.emit(events.JobListed(job.pk, job.status, selected=False, tasks=0))
@@ -153,6 +162,19 @@ class _Run:
                 future: Future[None] = pool.submit(self._execute, task)
                 future.add_done_callback(lambda _: slots.release())
         self.emit(events.ListingFinished(listed, self.summary.selected_jobs))
+
+    def _malformed(self, job: Malformed) -> None:
+        """A job of the wrong shape fails alone (unless its raw status is not selected)."""
+        status = job.raw.get("status") if isinstance(job.raw, dict) else None
+        if isinstance(status, str):
+            self.summary.jobs_by_status[status] += 1
+            if status not in self.summary.statuses:
+                self.emit(events.JobListed(job.pk or "", status, selected=False, tasks=0))
+                return
+        self.summary.selected_jobs += 1
+        logger.info("malformed job: %s", job.error)
+        shown = job.pk or f"job #{job.position + 1} of the list"
+        self._fail(failure(shown, "", job.pk or "", job.error))
 
     def _fail(self, item: Failure) -> None:
         with self._lock:
