@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
 from gcfetch.models import Job
-from gcfetch.outputs.manifest import Manifest, ResultsTable, record
+from gcfetch.outputs.manifest import Manifest, ManifestRecord, ResultsTable
 
 
-def _rec(path: str, size: int, job: str = "j1", socket: str = "seg") -> dict:
-    return record(
+def _rec(path: str, size: int, job: str = "j1", socket: str = "seg") -> ManifestRecord:
+    return ManifestRecord(
         job=job,
         socket=socket,
         super_kind="Image",
@@ -53,8 +54,8 @@ def test_manifest_keeps_earlier_records_when_merged_with_new_ones(tmp_path: Path
 
 
 def test_manifest_drops_line_when_truncated(tmp_path: Path, caplog) -> None:
-    good = json.dumps(_rec("j1/a.mha", 1))
-    cut = json.dumps(_rec("j2/b.mha", 2, job="j2"))
+    good = _rec("j1/a.mha", 1).to_json()
+    cut = _rec("j2/b.mha", 2, job="j2").to_json()
     (tmp_path / "manifest.jsonl").write_text(good + "\n" + cut[:-12])
     manifest = Manifest.load(tmp_path)
     assert manifest.get("j1/a.mha") is not None
@@ -65,9 +66,9 @@ def test_manifest_drops_line_when_truncated(tmp_path: Path, caplog) -> None:
 
 
 def test_manifest_drops_line_with_warning_when_job_missing(tmp_path: Path, caplog) -> None:
-    rec = _rec("j1/a.mha", 1)
+    rec = asdict(_rec("j1/a.mha", 1))
     del rec["job"]
-    lines = [json.dumps(_rec("j2/b.mha", 2, job="j2")), json.dumps(rec)]
+    lines = [_rec("j2/b.mha", 2, job="j2").to_json(), json.dumps(rec)]
     (tmp_path / "manifest.jsonl").write_text("".join(f"{line}\n" for line in lines))
     manifest = Manifest.load(tmp_path)
     assert manifest.get("j1/a.mha") is None and manifest.get("j2/b.mha") is not None
@@ -101,7 +102,9 @@ def test_manifest_drops_line_with_warning_when_job_missing(tmp_path: Path, caplo
 def test_manifest_drops_line_when_a_field_is_wrong_or_path_unsafe(
     tmp_path: Path, caplog, change: dict, problem: str
 ) -> None:
-    (tmp_path / "manifest.jsonl").write_text(json.dumps({**_rec("j1/a.mha", 4), **change}) + "\n")
+    (tmp_path / "manifest.jsonl").write_text(
+        json.dumps({**asdict(_rec("j1/a.mha", 4)), **change}) + "\n"
+    )
     (tmp_path.parent / "outside.mha").write_bytes(b"1234")
     manifest = Manifest.load(tmp_path)
     assert manifest.complete_files("j1", "seg") == 0
@@ -109,11 +112,17 @@ def test_manifest_drops_line_when_a_field_is_wrong_or_path_unsafe(
     assert "line 1 of" in caplog.text and problem in caplog.text
 
 
+def test_manifest_record_reads_back_equal_when_written_as_json() -> None:
+    rec = _rec("j1/a.mha", 4)
+    assert ManifestRecord.from_json(rec.to_json()) == rec
+    assert json.loads(rec.to_json()) == asdict(rec)
+
+
 def test_manifest_keeps_record_when_etag_and_url_null_or_absent(tmp_path: Path) -> None:
-    rec = {**_rec("j1/a.mha", 4), "etag": None}
+    rec = {**asdict(_rec("j1/a.mha", 4)), "etag": None}
     del rec["url"]
     (tmp_path / "manifest.jsonl").write_text(json.dumps(rec) + "\n")
-    assert Manifest.load(tmp_path).get("j1/a.mha") == {**rec, "url": None}
+    assert Manifest.load(tmp_path).get("j1/a.mha") == ManifestRecord(**rec)
 
 
 def _lines(root: Path) -> list[dict]:
@@ -147,7 +156,7 @@ def test_manifest_keeps_one_line_per_path_when_a_file_is_recorded_again(tmp_path
 
 
 def test_manifest_repairs_a_cut_line_before_appending(tmp_path: Path) -> None:
-    good = json.dumps(_rec("j1/a.mha", 1))
+    good = _rec("j1/a.mha", 1).to_json()
     (tmp_path / "manifest.jsonl").write_text(good + "\n" + good[:20])
     manifest = Manifest.load(tmp_path)
     manifest.add([_rec("j2/b.mha", 2, job="j2")])

@@ -26,7 +26,7 @@ from gcfetch import config
 from gcfetch.errors import GCFetchError, TransferCancelled
 from gcfetch.outputs import events
 from gcfetch.outputs.destination import destination_lock, prepare_destination
-from gcfetch.outputs.manifest import Manifest, ResultsTable, file_digest, record
+from gcfetch.outputs.manifest import Manifest, ManifestRecord, ResultsTable, file_digest
 from gcfetch.outputs.plan import Planner, Task, failure
 from gcfetch.outputs.select import select_jobs
 from gcfetch.outputs.summary import DownloadSummary, Failure
@@ -258,12 +258,12 @@ class _Run:
         if rec is None:
             return "unrecorded"
         try:
-            same = not path.is_symlink() and path.stat().st_size == rec["size"]
+            same = not path.is_symlink() and path.stat().st_size == rec.size
         except OSError:
             same = False
         return "intact" if same else "changed"
 
-    def _confirmed(self, task: Task, path: Path, url: str | None) -> dict | None:
+    def _confirmed(self, task: Task, path: Path, url: str | None) -> ManifestRecord | None:
         """The new record of an unrecorded file at `path` if it is confirmed: a value's content
         equals what would be written; a file's size equals the server's full size (one 1-byte
         ranged request). None: missing or not confirmed, so it is written again."""
@@ -284,16 +284,20 @@ class _Run:
                 return None
         return self._local_record(task, path, url, etag)
 
-    def _local_record(self, task: Task, path: Path, url: str | None, etag: str | None) -> dict:
+    def _local_record(
+        self, task: Task, path: Path, url: str | None, etag: str | None
+    ) -> ManifestRecord:
         """The record of a file kept in place (a run stopped right after renaming it may have
         left its `.part.json` sidecar behind: removed here)."""
         if not self.dry_run:
             path.with_name(path.name + ".part.json").unlink(missing_ok=True)
         return self._record_of(task, path, url, etag)
 
-    def _record_of(self, task: Task, path: Path, url: str | None, etag: str | None = None) -> dict:
+    def _record_of(
+        self, task: Task, path: Path, url: str | None, etag: str | None = None
+    ) -> ManifestRecord:
         size, sha256 = file_digest(path)
-        return record(
+        return ManifestRecord(
             job=task.job_pk,
             socket=task.socket_slug,
             super_kind=task.super_kind,
@@ -304,7 +308,7 @@ class _Run:
             url=url,
         )
 
-    def _write_value(self, task: Task) -> dict:
+    def _write_value(self, task: Task) -> ManifestRecord:
         part = task.target.with_name(task.target.name + ".part")
         try:
             task.target.parent.mkdir(parents=True, exist_ok=True)
@@ -319,13 +323,13 @@ class _Run:
             ) from exc
         return self._record_of(task, task.target, task.source)
 
-    def _fetch(self, task: Task, url: str | None, target: Path) -> tuple[dict, int]:
+    def _fetch(self, task: Task, url: str | None, target: Path) -> tuple[ManifestRecord, int]:
         if not url:
             raise GCFetchError(f"the server gave no URL for output {task.socket_slug!r}")
         result = download(
             self.client.http, url, target, on_bytes=self._on_bytes, cancel=self.cancel
         )
-        rec = record(
+        rec = ManifestRecord(
             job=task.job_pk,
             socket=task.socket_slug,
             super_kind=task.super_kind,
@@ -337,7 +341,7 @@ class _Run:
         )
         return rec, result.bytes_received
 
-    def _fetch_image(self, task: Task) -> tuple[list[dict], int, int]:
+    def _fetch_image(self, task: Task) -> tuple[list[ManifestRecord], int, int]:
         """(records to add, bytes received, files kept): an image file intact per its record is
         kept as is, an unrecorded one if `_confirmed`; the others are downloaded."""
         if not task.source:
@@ -345,7 +349,7 @@ class _Run:
         image = self.client.images.detail(api_url=task.source)
         if not image.files:
             raise GCFetchError(f"image {image.pk} has no files to download")
-        records: list[dict] = []
+        records: list[ManifestRecord] = []
         received = kept = 0
         for image_file in image.files:
             target = self.planner.image_file_target(task, image.pk, image_file.file)
