@@ -66,7 +66,7 @@ def file_digest(path: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: every earlier record is kept in memory
 class ManifestRecord:
     """One line of `manifest.jsonl`: one file of one output.
 
