@@ -52,3 +52,17 @@ def test_outputs_exits_one_naming_malformed_job_when_one_is_bad(
     assert bad in result.stderr and "UnexpectedResponse" in result.stderr
     assert "Traceback" not in result.output
     assert all((out / pk).is_dir() for pk in others)
+
+
+def test_download_outputs_counts_malformed_job_without_failing_when_its_status_unselected(
+    fresh_sandbox, demo, corrupted, tmp_path
+) -> None:
+    with Client(token=demo.tokens["editor"], base_url=fresh_sandbox.base_url) as client:
+        summary = download_outputs(
+            client,
+            algorithm=demo.public_algorithm,
+            output_directory=tmp_path / "out",
+            statuses=("Failed",),
+        )
+    assert summary.ok and summary.failures == []
+    assert summary.jobs_by_status["Succeeded"] == len(corrupted[1]) + 1

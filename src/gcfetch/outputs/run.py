@@ -176,6 +176,7 @@ class _Run:
                 self.emit(events.JobListed(job.pk or "", status, selected=False, tasks=0))
                 return
         self.summary.selected_jobs += 1
+        self.emit(events.JobListed(job.pk or "", status or "", selected=True, tasks=1))
         logger.info("malformed job: %s", job.error)
         shown = job.pk or f"job #{job.position + 1} of the list"
         self._fail(failure(shown, "", job.pk or "", job.error))
