@@ -17,6 +17,7 @@ from gcfetch.errors import (
     ServerError,
     TransferCancelled,
     TransferError,
+    UnexpectedResponse,
     UnsafePathError,
 )
 from gcfetch.models import (
@@ -59,6 +60,7 @@ __all__ = [
     "TransferCancelled",
     "TransferError",
     "TransferResult",
+    "UnexpectedResponse",
     "UnsafePathError",
     "__version__",
     "download_outputs",

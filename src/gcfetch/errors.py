@@ -5,7 +5,8 @@
     ├── APIError                carries status_code, url, server message
     │   ├── AuthenticationError 401
     │   ├── ObjectNotFound      404 (also: detail() found nothing) — name kept from gcapi
-    │   └── ServerError         5xx after retries
+    │   ├── ServerError         5xx after retries
+    │   └── UnexpectedResponse  2xx, but not JSON or not the expected shape (names the field)
     ├── MultipleObjectsReturned
     ├── TransferError           connection dropped, truncated body, after retries
     │   ├── IntegrityError      size / checksum mismatch
@@ -18,6 +19,7 @@ Messages name the problem and the fix. They never contain the token.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class GCFetchError(Exception):
@@ -58,6 +60,15 @@ class ObjectNotFound(APIError):
 
 class ServerError(APIError):
     """A 5xx answer that persisted after the retry budget was spent."""
+
+
+class UnexpectedResponse(APIError):
+    """A 2xx answer that is not JSON, or JSON of the wrong shape; `field` names the first
+    wrong one (e.g. `results[3].outputs[0].interface.slug`), "" for the whole body."""
+
+    def __init__(self, message: str, *, field: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.field = field
 
 
 class MultipleObjectsReturned(GCFetchError):

@@ -3,15 +3,41 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar, overload
 
+import pydantic
+
 from gcfetch import config, models, transfer
-from gcfetch.errors import GCFetchError, MultipleObjectsReturned, ObjectNotFound
-from gcfetch.http import HttpSession
+from gcfetch.errors import (
+    GCFetchError,
+    MultipleObjectsReturned,
+    ObjectNotFound,
+    UnexpectedResponse,
+)
+from gcfetch.http import HttpSession, display_url
 from gcfetch.paths import contained_target, file_extension, image_file_name
 
 T = TypeVar("T", bound=models.Model)
+
+BASE_URL_HINT = "Is the base URL the API root, ending in /api/v1/?"
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """An object of a listing that does not have the expected shape: where it was, its raw
+    JSON and why it was refused. `iterate_items` yields these in place of the object."""
+
+    position: int  # 0-based, over the whole listing
+    raw: Any
+    error: UnexpectedResponse
+
+    @property
+    def pk(self) -> str | None:
+        """The raw object's `pk`, if it has a string one."""
+        pk = self.raw.get("pk") if isinstance(self.raw, dict) else None
+        return pk if isinstance(pk, str) else None
 
 
 class PageResult(Sequence[T]):
@@ -68,26 +94,48 @@ class Resource(Generic[T]):
     ) -> PageResult[T]:
         """One page of models; the caller's `params` are not changed."""
         body = self._get(self.url, {**(params or {}), "offset": offset, "limit": limit})
+        results = _results(body, self.url)
+        if type(body.get("count")) is not int:
+            raise _unexpected(self.url, "count", "missing or not a whole number")
         return PageResult(
-            self._parse_all(body["results"]),
+            [self._parse(item, self.url, f"results[{n}]") for n, item in enumerate(results)],
             offset=offset,
             limit=limit,
             total_count=body["count"],
         )
 
     def iterate_all(self, params: Mapping[str, Any] | None = None) -> Iterator[T]:
-        """Every object, page by page, lazily, following `next` (no extra empty request)."""
-        query = {"offset": 0, "limit": config.DEFAULT_PAGE_LIMIT, **(params or {})}
-        return self._iterate(query)
+        """Every object, page by page, lazily, following `next` (no extra empty request).
 
-    def _iterate(self, query: dict[str, Any]) -> Iterator[T]:
-        body = self._get(self.url, query)
+        An object of the wrong shape raises UnexpectedResponse and ends the listing, as gcapi
+        stops on it; `iterate_items` yields it instead and goes on.
+        """
+        for item in self.iterate_items(params):
+            if isinstance(item, Malformed):
+                raise item.error
+            yield item
+
+    def iterate_items(self, params: Mapping[str, Any] | None = None) -> Iterator[T | Malformed]:
+        """Like `iterate_all`, but an object of the wrong shape is yielded as a `Malformed` and
+        the listing goes on. A page of the wrong shape still raises UnexpectedResponse."""
+        query = {"offset": 0, "limit": config.DEFAULT_PAGE_LIMIT, **(params or {})}
+        url, position = self.url, 0
+        body = self._get(url, query)
         while True:
-            yield from self._parse_all(body["results"])
+            results = _results(body, url)
+            for n, raw in enumerate(results):
+                try:
+                    yield self._parse(raw, url, f"results[{n}]")
+                except UnexpectedResponse as exc:
+                    yield Malformed(position, raw, exc)
+                position += 1
             next_url = body.get("next")
-            if not next_url or not body["results"]:
+            if not next_url or not results:
                 return
-            body = self._get(next_url, None)
+            if not isinstance(next_url, str):
+                raise _unexpected(url, "next", "not a URL")
+            url = next_url
+            body = self._get(url, None)
 
     def detail(self, pk: Any = None, api_url: str | None = None, **params: Any) -> T:
         """One object by `pk`, by `api_url`, or by filters (exactly one of the three).
@@ -98,9 +146,10 @@ class Resource(Generic[T]):
         if len([given for given in (pk, api_url, params) if given]) != 1:
             raise ValueError("Exactly one of pk, api_url or filter parameters must be given.")
         if pk:
-            return self._parse(self._get(f"{self.url}{pk}/", None))
+            url = f"{self.url}{pk}/"
+            return self._parse(self._get(url, None), url)
         if api_url:
-            return self._parse(self._get(api_url, None))
+            return self._parse(self._get(api_url, None), api_url)
         found = self.page(limit=2, params=params)
         if found.total_count == 0 or not found:
             raise ObjectNotFound(
@@ -115,13 +164,47 @@ class Resource(Generic[T]):
         return found[0]
 
     def _get(self, url: str, params: dict[str, Any] | None) -> Any:
-        return self._http.request("GET", url, params=params).json()
+        response = self._http.request("GET", url, params=params)
+        try:
+            return response.json()
+        except ValueError:
+            kind = response.headers.get("Content-Type") or "no Content-Type"
+            raise _unexpected(url, "", f"the body is not JSON ({kind})") from None
 
-    def _parse(self, data: Any) -> T:
-        return self.model.model_validate(data)  # type: ignore[return-value]
+    def _parse(self, data: Any, url: str, field: str = "") -> T:
+        """The model of `data`; UnexpectedResponse names `url` and the first wrong field."""
+        try:
+            return self.model.model_validate(data)  # type: ignore[return-value]
+        except pydantic.ValidationError as exc:
+            first = exc.errors()[0]
+            raise _unexpected(url, _field_name(field, first["loc"]), first["msg"]) from exc
 
-    def _parse_all(self, results: list[Any]) -> list[T]:
-        return [self._parse(item) for item in results]
+
+def _results(body: Any, url: str) -> list[Any]:
+    """The `results` list of a list body."""
+    if not isinstance(body, dict):
+        raise _unexpected(url, "", f"a JSON {type(body).__name__}, not an object with results")
+    if not isinstance(body.get("results"), list):
+        raise _unexpected(url, "results", "missing or not a list")
+    return body["results"]
+
+
+def _field_name(prefix: str, loc: tuple[int | str, ...]) -> str:
+    """A pydantic `loc` as a path: ("outputs", 0, "slug") -> `outputs[0].slug`, after `prefix`."""
+    name = prefix
+    for part in loc:
+        name += f"[{part}]" if isinstance(part, int) else f".{part}" if name else str(part)
+    return name
+
+
+def _unexpected(url: str, field: str, problem: str) -> UnexpectedResponse:
+    where = f" at {field}" if field else ""
+    shown = display_url(url)
+    return UnexpectedResponse(
+        f"The answer from {shown} has an unexpected shape{where}: {problem}. {BASE_URL_HINT}",
+        field=field,
+        url=shown,
+    )
 
 
 class Algorithms(Resource[models.Algorithm]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,20 @@ def test_outputs_exits_one_naming_failed_output_when_path_hostile(
     assert "evil" in result.stdout and "UnsafePathError" in result.stdout
     assert "1 output(s) failed" in result.stderr
     assert (tmp_path / job_pk / "probability.json").exists()
+
+
+def test_outputs_drops_manifest_line_with_warning_and_exits_zero_when_job_key_missing(
+    run, demo, tmp_path: Path, caplog
+) -> None:
+    assert run("-a", "tissue-overlay", "-o", str(tmp_path), "-q").exit_code == 0
+    manifest = tmp_path / "manifest.jsonl"
+    lines = manifest.read_text().splitlines()
+    damaged = json.loads(lines[1])
+    del damaged["job"]
+    manifest.write_text("\n".join([lines[0], json.dumps(damaged), *lines[2:]]) + "\n")
+    result = run("-a", "tissue-overlay", "-o", str(tmp_path), "-q")
+    assert result.exit_code == 0, result.output
+    assert result.output == "" and "Traceback" not in result.output
+    assert f"ignoring line 2 of {manifest}: 'job' is missing" in caplog.text
+    records = [json.loads(line) for line in manifest.read_text().splitlines()]
+    assert len(records) == len(lines) and all("job" in rec for rec in records)

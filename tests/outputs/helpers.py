@@ -105,3 +105,15 @@ def clone_job(sandbox, job_pk: str, *, viewer_id: int = 1) -> str:
 def image_pk_of_input(sandbox, job_pk: str) -> str:
     with sandbox.apps.sessionmaker() as session:
         return next(v.image_pk for v in session.get(Job, job_pk).inputs if v.image_pk)
+
+
+def corrupt_job(sandbox, job_pk: str) -> str:
+    """Make the API send job `job_pk` in a shape the client refuses: a new output whose socket
+    has a list as `look_up_table` (an object or null in the contract). Returns the socket slug."""
+    slug = f"broken-{job_pk[:8]}"
+    add_output(sandbox, job_pk, slug, f"{slug}.json", "Value", value=1)
+    with sandbox.apps.sessionmaker() as session:
+        socket = session.scalar(select(Socket).where(Socket.slug == slug))
+        socket.look_up_table = ["not", "an", "object"]
+        session.commit()
+    return slug

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NoReturn, TypeVar
 
-import pydantic
 import typer
 from rich.console import Console
 
@@ -19,6 +18,7 @@ from gcfetch.errors import (
     ObjectNotFound,
     ServerError,
     TransferError,
+    UnexpectedResponse,
 )
 
 EXIT_OK = 0
@@ -36,6 +36,8 @@ ERROR_TABLE: tuple[tuple[type[BaseException], int, str], ...] = (
     (ObjectNotFound, EXIT_USAGE, ""),
     (MultipleObjectsReturned, EXIT_USAGE, ""),
     (ConfigurationError, EXIT_USAGE, ""),
+    # before any download: mostly a base URL that is not the API root (the message says so)
+    (UnexpectedResponse, EXIT_USAGE, ""),
     (
         ServerError,
         EXIT_FAILED,
@@ -44,12 +46,6 @@ ERROR_TABLE: tuple[tuple[type[BaseException], int, str], ...] = (
     (TransferError, EXIT_FAILED, "A re-run resumes where this one stopped."),
     (APIError, EXIT_FAILED, ""),
     (GCFetchError, EXIT_FAILED, ""),
-    (
-        pydantic.ValidationError,
-        EXIT_FAILED,
-        "The server's answer did not have the expected shape: is --base-url the API root "
-        "(ending in /api/v1/)?",
-    ),
 )
 
 
@@ -57,10 +53,7 @@ def format_error(exc: BaseException) -> tuple[str, int]:
     """The message to print and the exit code for `exc`; unknown errors are not handled."""
     for kind, code, hint in ERROR_TABLE:
         if isinstance(exc, kind):
-            text = (
-                str(exc).splitlines()[0] if isinstance(exc, pydantic.ValidationError) else str(exc)
-            )
-            return (f"{text} {hint}".strip(), code)
+            return (f"{exc} {hint}".strip(), code)
     raise exc
 
 

@@ -14,13 +14,16 @@ import io
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections import defaultdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gcfetch.errors import GCFetchError
+from gcfetch.errors import GCFetchError, UnsafePathError
+from gcfetch.outputs.paths import split_relative
 
 if TYPE_CHECKING:
     from gcfetch.models import Job
@@ -31,6 +34,7 @@ MANIFEST_NAME = "manifest.jsonl"
 RESULTS_NAME = "results.csv"
 FLUSH_INTERVAL = 2.0
 FIXED_COLUMNS = ("job", "algorithm_image", "status")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -62,28 +66,65 @@ def file_digest(path: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def record(
-    *,
-    job: str,
-    socket: str,
-    super_kind: str,
-    path: str,
-    size: int,
-    sha256: str,
-    etag: str | None,
-    url: str | None,
-) -> dict[str, Any]:
-    """One manifest line. `url` is the API URL the file came from; it never holds a token."""
-    return {
-        "job": job,
-        "socket": socket,
-        "super_kind": super_kind,
-        "path": path,
-        "size": size,
-        "sha256": sha256,
-        "etag": etag,
-        "url": url,
-    }
+@dataclass(frozen=True, slots=True)  # slots: every earlier record is kept in memory
+class ManifestRecord:
+    """One line of `manifest.jsonl`: one file of one output.
+
+    `path` is relative to the destination (POSIX; `from_json` refuses unsafe ones, as it is
+    joined to the destination); `url` is the API URL the file came from and never holds a token;
+    `etag` is the storage's, when known.
+    """
+
+    job: str
+    socket: str
+    super_kind: str
+    path: str
+    size: int
+    sha256: str
+    etag: str | None = None
+    url: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, line: str) -> ManifestRecord:
+        """The record of one line; ValueError says what is wrong with it.
+
+        Fields have the types above (etag and url may be null or absent), size >= 0, sha256
+        is 64 lowercase hex digits, and path is safe (no `..`, absolute, drive or backslash).
+        """
+        try:
+            data = json.loads(line)
+        except ValueError:
+            raise ValueError("not JSON (cut short?)") from None
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        for key in ("job", "socket", "super_kind", "path"):
+            if not isinstance(data.get(key), str):
+                raise ValueError(f"{key!r} is missing or not a string")
+        size = data.get("size")
+        if type(size) is not int or size < 0:
+            raise ValueError("'size' is missing or not a whole number >= 0")
+        if not isinstance(data.get("sha256"), str) or not _SHA256.fullmatch(data["sha256"]):
+            raise ValueError("'sha256' is not 64 hexadecimal digits")
+        for key in ("etag", "url"):
+            if data.get(key) is not None and not isinstance(data[key], str):
+                raise ValueError(f"{key!r} is not a string or null")
+        if not _safe_relative(data["path"]):
+            raise ValueError(f"unsafe path {data['path']!r}")
+        return cls(**{key: data.get(key) for key in _FIELDS})
+
+
+_FIELDS = ("job", "socket", "super_kind", "path", "size", "sha256", "etag", "url")
+
+
+def _safe_relative(path: str) -> bool:
+    """Whether `path` is a plain relative POSIX path that stays inside the destination."""
+    try:
+        return "/".join(split_relative(path, is_directory=False)) == path
+    except UnsafePathError:
+        return False
 
 
 class Manifest:
@@ -96,13 +137,13 @@ class Manifest:
     rewritten atomically, without the repeats and damaged lines, only when it has any.
     """
 
-    def __init__(self, root: Path, records: dict[str, dict[str, Any]], *, clean: bool) -> None:
+    def __init__(self, root: Path, records: dict[str, ManifestRecord], *, clean: bool) -> None:
         self.path = root / MANIFEST_NAME
         self.root = root
         self._records = records
         self._by_output: dict[tuple[str, str], list[str]] = defaultdict(list)
         for rec in records.values():
-            self._by_output[(rec["job"], rec["socket"])].append(rec["path"])
+            self._by_output[(rec.job, rec.socket)].append(rec.path)
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._damaged = not clean  # must be rewritten before anything is appended
@@ -111,24 +152,27 @@ class Manifest:
 
     @classmethod
     def load(cls, root: Path) -> Manifest:
-        """Read an existing manifest; lines that do not parse are dropped (and logged)."""
-        records: dict[str, dict[str, Any]] = {}
+        """Read an existing manifest; lines that are not valid records are dropped, each with
+        a warning naming the file and line (their files are then checked like unrecorded ones).
+        """
+        records: dict[str, ManifestRecord] = {}
         path = root / MANIFEST_NAME
         clean = True
         if path.exists():
             text = path.read_text(encoding="utf-8")
             clean = not text or text.endswith("\n")
             for number, line in enumerate(text.splitlines(), 1):
-                rec = _parse(line)
-                if rec is None:
-                    logger.warning("ignoring line %d of %s: not a manifest record", number, path)
+                try:
+                    rec = ManifestRecord.from_json(line)
+                except ValueError as exc:
+                    logger.warning("ignoring line %d of %s: %s", number, path, exc)
                     clean = False
                     continue
-                clean = clean and rec["path"] not in records
-                records[rec["path"]] = rec
+                clean = clean and rec.path not in records
+                records[rec.path] = rec
         return cls(root, records, clean=clean)
 
-    def get(self, relpath: str) -> dict[str, Any] | None:
+    def get(self, relpath: str) -> ManifestRecord | None:
         """The record an earlier run left for `relpath`, if any."""
         return self._records.get(relpath)
 
@@ -137,21 +181,21 @@ class Manifest:
         recorded size (0: not done)."""
         recs = [self._records[p] for p in self._by_output.get((job_pk, socket_slug), ())]
         for rec in recs:
-            target = self.root / rec["path"]
+            target = self.root / rec.path
             try:
-                if target.is_symlink() or target.stat().st_size != rec["size"]:
+                if target.is_symlink() or target.stat().st_size != rec.size:
                     return 0
             except OSError:
                 return 0
         return len(recs)
 
-    def add(self, records: list[dict[str, Any]]) -> None:
+    def add(self, records: list[ManifestRecord]) -> None:
         """Append the records of one finished output (all its files in one write)."""
-        data = "".join(f"{json.dumps(rec)}\n" for rec in records).encode("utf-8")
+        data = "".join(f"{rec.to_json()}\n" for rec in records).encode("utf-8")
         with self._lock:
             if self._damaged:
                 self._rewrite()
-            self._repeated = self._repeated or any(r["path"] in self._records for r in records)
+            self._repeated = self._repeated or any(r.path in self._records for r in records)
             if self._fd is None:
                 self._fd = self._open()
             try:
@@ -195,20 +239,13 @@ class Manifest:
         if self.path.exists():
             with self.path.open(encoding="utf-8") as handle:
                 for line in handle:
-                    rec = _parse(line)
-                    if rec is not None:
-                        latest[rec["path"]] = json.dumps(rec)
+                    try:
+                        rec = ManifestRecord.from_json(line)
+                    except ValueError:
+                        continue
+                    latest[rec.path] = rec.to_json()
         atomic_write_text(self.path, "".join(f"{line}\n" for line in latest.values()))
         self._damaged = self._repeated = False
-
-
-def _parse(line: str) -> dict[str, Any] | None:
-    """A manifest line's record, or None if the line is not one."""
-    try:
-        rec = json.loads(line)
-    except ValueError:
-        return None
-    return rec if isinstance(rec, dict) and isinstance(rec.get("path"), str) else None
 
 
 def _cannot_write(path: Path, exc: OSError) -> GCFetchError:

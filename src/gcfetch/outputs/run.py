@@ -2,7 +2,11 @@
 
 The calling thread lists jobs lazily (page by page) and submits each output as soon as its job
 is listed, so transfers overlap with the listing. At most `workers` outputs run at once, on the
-client's one connection pool. Complete outputs are skipped without any request.
+client's one connection pool. Recorded outputs whose files still have their recorded size are
+skipped without any request. A file found at its final path without a record (left by gcapi, a
+copy cut short, a lost manifest line) is kept only once confirmed: its size equals the server's
+(one 1-byte ranged request), or for a value its content equals what would be written;
+otherwise it is written again through the normal atomic transfer.
 """
 
 from __future__ import annotations
@@ -22,11 +26,12 @@ from gcfetch import config
 from gcfetch.errors import GCFetchError, TransferCancelled
 from gcfetch.outputs import events
 from gcfetch.outputs.destination import destination_lock, prepare_destination
-from gcfetch.outputs.manifest import Manifest, ResultsTable, file_digest, record
+from gcfetch.outputs.manifest import Manifest, ManifestRecord, ResultsTable, file_digest
 from gcfetch.outputs.plan import Planner, Task, failure
 from gcfetch.outputs.select import select_jobs
 from gcfetch.outputs.summary import DownloadSummary, Failure
-from gcfetch.transfer import download
+from gcfetch.resources import Malformed
+from gcfetch.transfer import download, remote_size
 
 if TYPE_CHECKING:
     from gcfetch.client import Client
@@ -61,7 +66,9 @@ def download_outputs(
     if workers < 1:
         raise ValueError("workers must be at least 1")
     root = prepare_destination(output_directory, create=not dry_run)
-    source = select_jobs(client, algorithm=algorithm, algorithm_image=algorithm_image, jobs=jobs)
+    source = select_jobs(
+        client, algorithm=algorithm, algorithm_image=algorithm_image, jobs=jobs, malformed=True
+    )
     run = _Run(
         client, root, tuple(statuses), workers, on_progress, cancel or threading.Event(), dry_run
     )
@@ -94,7 +101,7 @@ class _Run:
         if self._emit_to is not None:
             self._emit_to(event)
 
-    def execute(self, jobs: Iterable[Job]) -> DownloadSummary:
+    def execute(self, jobs: Iterable[Job | Malformed]) -> DownloadSummary:
         started = time.monotonic()
         self.manifest = Manifest.load(self.root)
         self.results = ResultsTable(self.root) if not self.dry_run else None
@@ -126,13 +133,19 @@ class _Run:
                 self._fail(failure("", "", "", exc))
 
     def _list_and_submit(
-        self, jobs: Iterable[Job], pool: ThreadPoolExecutor, slots: threading.BoundedSemaphore
+        self,
+        jobs: Iterable[Job | Malformed],
+        pool: ThreadPoolExecutor,
+        slots: threading.BoundedSemaphore,
     ) -> None:
         listed = 0
         for job in jobs:
             if self.cancel.is_set():
                 return
             listed += 1
+            if isinstance(job, Malformed):
+                self._malformed(job)
+                continue
             self.summary.jobs_by_status[job.status] += 1
             if job.status not in self.summary.statuses:
                 self.emit(events.JobListed(job.pk, job.status, selected=False, tasks=0))
@@ -153,6 +166,20 @@ class _Run:
                 future: Future[None] = pool.submit(self._execute, task)
                 future.add_done_callback(lambda _: slots.release())
         self.emit(events.ListingFinished(listed, self.summary.selected_jobs))
+
+    def _malformed(self, job: Malformed) -> None:
+        """A job of the wrong shape fails alone (unless its raw status is not selected)."""
+        status = job.raw.get("status") if isinstance(job.raw, dict) else None
+        if isinstance(status, str):
+            self.summary.jobs_by_status[status] += 1
+            if status not in self.summary.statuses:
+                self.emit(events.JobListed(job.pk or "", status, selected=False, tasks=0))
+                return
+        self.summary.selected_jobs += 1
+        self.emit(events.JobListed(job.pk or "", status or "", selected=True, tasks=1))
+        logger.info("malformed job: %s", job.error)
+        shown = job.pk or f"job #{job.position + 1} of the list"
+        self._fail(failure(shown, "", job.pk or "", job.error))
 
     def _fail(self, item: Failure) -> None:
         with self._lock:
@@ -187,52 +214,102 @@ class _Run:
             self.emit(events.TaskSkipped(task.job_pk, task.socket_slug, task.relpath, 0, "dry run"))
             return
         self.emit(events.TaskStarted(task.job_pk, task.socket_slug, task.relpath))
+        kept = 0
         if task.super_kind == "Value":
             records, received = [self._write_value(task)], 0
         elif task.super_kind == "File":
             rec, received = self._fetch(task, task.source, task.target)
             records = [rec]
         else:
-            records, received = self._fetch_image(task)
+            records, received, kept = self._fetch_image(task)
         self.manifest.add(records)
         with self._lock:
-            self.summary.files_downloaded += len(records)
+            self.summary.files_downloaded += len(records) - kept
+            self.summary.files_present += kept
             self.summary.bytes_transferred += received
         self.emit(
             events.TaskFinished(task.job_pk, task.socket_slug, task.relpath, len(records), received)
         )
 
     def _already_done(self, task: Task) -> int:
-        """Number of files of a complete output (0 if not complete); never sends a request."""
+        """Number of files of a complete output (0: not complete, write it).
+
+        A recorded file counts, without a request, while its size matches the record (else it
+        is written again); a file without a record counts once `_confirmed` (a dry run confirms
+        values only: it sends no request, so such files are listed as to download).
+        """
         if task.super_kind == "Image":
             return self.manifest.complete_files(task.job_pk, task.socket_slug)
-        if not task.target.is_file():
+        state = self._on_disk(task.target)
+        if state != "unrecorded":
+            return int(state == "intact")
+        if self.dry_run and task.super_kind != "Value":
             return 0
-        if not self.dry_run and self.manifest.get(task.relpath) is None:
-            self.manifest.add([self._local_record(task, task.target, task.source)])
+        rec = self._confirmed(task, task.target, task.source)
+        if rec is None:
+            return 0
+        if not self.dry_run:
+            self.manifest.add([rec])
         return 1
 
-    def _local_record(self, task: Task, path: Path, url: str | None) -> dict:
-        """The record of a file already in place (a run stopped right after renaming it may
-        have left its `.part.json` sidecar behind: removed here)."""
+    def _on_disk(self, path: Path) -> str:
+        """What the manifest says of `path`, without a request: "intact" (recorded, same
+        size), "changed" (recorded; other size, gone or a symlink) or "unrecorded"."""
+        rec = self.manifest.get(self.planner.relative(path))
+        if rec is None:
+            return "unrecorded"
+        try:
+            same = not path.is_symlink() and path.stat().st_size == rec.size
+        except OSError:
+            same = False
+        return "intact" if same else "changed"
+
+    def _confirmed(self, task: Task, path: Path, url: str | None) -> ManifestRecord | None:
+        """The new record of an unrecorded file at `path` if it is confirmed: a value's content
+        equals what would be written; a file's size equals the server's full size (one 1-byte
+        ranged request). None: missing or not confirmed, so it is written again."""
+        if not path.is_file():
+            return None
+        etag = None
+        if task.super_kind == "Value":
+            if not _holds_value(path, task.value):
+                logger.info("%s differs from the job's value; writing it again", path)
+                return None
+        else:
+            if not url:
+                return None
+            size, etag = remote_size(self.client.http, url)
+            on_disk = path.stat().st_size
+            if size is None or size != on_disk:
+                logger.info("%s: %d bytes on disk, the server has %s", path, on_disk, size)
+                return None
+        return self._local_record(task, path, url, etag)
+
+    def _local_record(
+        self, task: Task, path: Path, url: str | None, etag: str | None
+    ) -> ManifestRecord:
+        """The record of a file kept in place (a run stopped right after renaming it may have
+        left its `.part.json` sidecar behind: removed here)."""
         if not self.dry_run:
             path.with_name(path.name + ".part.json").unlink(missing_ok=True)
-        return self._record_of(task, path, url)
+        return self._record_of(task, path, url, etag)
 
-    def _record_of(self, task: Task, path: Path, url: str | None) -> dict:
+    def _record_of(
+        self, task: Task, path: Path, url: str | None, etag: str | None = None
+    ) -> ManifestRecord:
         size, sha256 = file_digest(path)
-        return record(
+        return ManifestRecord(
             job=task.job_pk,
             socket=task.socket_slug,
             super_kind=task.super_kind,
             path=self.planner.relative(path),
             size=size,
             sha256=sha256,
-            etag=None,
+            etag=etag,
             url=url,
         )
 
-    def _write_value(self, task: Task) -> dict:
+    def _write_value(self, task: Task) -> ManifestRecord:
         part = task.target.with_name(task.target.name + ".part")
         try:
             task.target.parent.mkdir(parents=True, exist_ok=True)
@@ -247,13 +324,13 @@ class _Run:
             ) from exc
         return self._record_of(task, task.target, task.source)
 
-    def _fetch(self, task: Task, url: str | None, target: Path) -> tuple[dict, int]:
+    def _fetch(self, task: Task, url: str | None, target: Path) -> tuple[ManifestRecord, int]:
         if not url:
             raise GCFetchError(f"the server gave no URL for output {task.socket_slug!r}")
         result = download(
             self.client.http, url, target, on_bytes=self._on_bytes, cancel=self.cancel
         )
-        rec = record(
+        rec = ManifestRecord(
             job=task.job_pk,
             socket=task.socket_slug,
             super_kind=task.super_kind,
@@ -265,23 +342,41 @@ class _Run:
         )
         return rec, result.bytes_received
 
-    def _fetch_image(self, task: Task) -> tuple[list[dict], int]:
+    def _fetch_image(self, task: Task) -> tuple[list[ManifestRecord], int, int]:
+        """(records to add, bytes received, files kept): an image file intact per its record is
+        kept as is, an unrecorded one if `_confirmed`; the others are downloaded."""
         if not task.source:
             raise GCFetchError(f"the server gave no image for output {task.socket_slug!r}")
         image = self.client.images.detail(api_url=task.source)
-        records: list[dict] = []
-        received = 0
+        if not image.files:
+            raise GCFetchError(f"image {image.pk} has no files to download")
+        records: list[ManifestRecord] = []
+        received = kept = 0
         for image_file in image.files:
             target = self.planner.image_file_target(task, image.pk, image_file.file)
-            if target.is_file():
-                records.append(self._local_record(task, target, image_file.file))
+            state = self._on_disk(target)
+            if state == "intact":
+                kept += 1
                 continue
-            rec, got = self._fetch(task, image_file.file, target)
+            rec = self._confirmed(task, target, image_file.file) if state == "unrecorded" else None
+            if rec is not None:
+                kept += 1
+            else:
+                rec, got = self._fetch(task, image_file.file, target)
+                received += got
             records.append(rec)
-            received += got
-        if not records:
-            raise GCFetchError(f"image {image.pk} has no files to download")
-        return records, received
+        return records, received, kept
 
     def _on_bytes(self, count: int) -> None:
         self.emit(events.BytesReceived(count))
+
+
+def _holds_value(path: Path, value: object) -> bool:
+    """Whether `path` holds `value` as `_write_value` writes it (JSON, indent 2)."""
+    expected = json.dumps(value, indent=2)
+    try:
+        if path.stat().st_size > 2 * len(expected.encode("utf-8")):
+            return False
+        return path.read_text(encoding="utf-8") == expected
+    except (OSError, UnicodeDecodeError):
+        return False

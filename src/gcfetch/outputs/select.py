@@ -1,7 +1,9 @@
 """Which jobs to download: by algorithm slug, by algorithm image, or by explicit job pks.
 
 Look-ups that can fail on bad input (unknown slug, image or job) happen at once, before any
-download starts; the job list itself is then iterated lazily, page by page.
+download starts; the job list itself is then iterated lazily, page by page. With
+`malformed=True` a job object of the wrong shape is yielded as a `Malformed` (the downloader
+fails that job alone); otherwise it raises UnexpectedResponse.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gcfetch.errors import ConfigurationError, ObjectNotFound
+from gcfetch.errors import ConfigurationError, ObjectNotFound, UnexpectedResponse
+from gcfetch.resources import Malformed
 
 if TYPE_CHECKING:
     from gcfetch.client import Client
@@ -26,7 +29,7 @@ class JobSource:
     """What was selected (for messages) and the lazily listed jobs."""
 
     description: str
-    jobs: Iterator[Job]
+    jobs: Iterator[Job | Malformed]
 
 
 def last_segment(url: str) -> str:
@@ -40,16 +43,20 @@ def select_jobs(
     algorithm: str | None = None,
     algorithm_image: str | None = None,
     jobs: Iterable[str] | None = None,
+    malformed: bool = False,
 ) -> JobSource:
-    """Resolve the selection and return the jobs it names (every status; filter later)."""
+    """Resolve the selection and return the jobs it names (every status; filter later).
+
+    `malformed`: yield a job of the wrong shape as a `Malformed` instead of raising."""
     job_pks = list(dict.fromkeys(jobs or ()))
     if job_pks and (algorithm or algorithm_image):
         raise ConfigurationError("Select jobs either by algorithm / algorithm image or by pk.")
     if job_pks:
-        return JobSource(f"{len(job_pks)} job(s)", iter([_job(client, pk) for pk in job_pks]))
+        found = [_job(client, pk, n, malformed) for n, pk in enumerate(job_pks)]
+        return JobSource(f"{len(job_pks)} job(s)", iter(found))
     if algorithm:
         algo = _algorithm(client, algorithm)
-        listed = _jobs_of_algorithm(client, algo.pk)
+        listed = _jobs_of_algorithm(client, algo.pk, malformed)
         if algorithm_image:
             return JobSource(
                 f"algorithm {algorithm}, image {algorithm_image}",
@@ -61,22 +68,32 @@ def select_jobs(
         algo_pk = last_segment(image.algorithm)
         return JobSource(
             f"algorithm image {algorithm_image}",
-            _of_image(_jobs_of_algorithm(client, algo_pk), last_segment(image.api_url)),
+            _of_image(_jobs_of_algorithm(client, algo_pk, malformed), last_segment(image.api_url)),
         )
     raise ConfigurationError(
         "Nothing selected: give an algorithm slug, an algorithm image pk or job pks."
     )
 
 
-def _jobs_of_algorithm(client: Client, algorithm_pk: str) -> Iterator[Job]:
+def _jobs_of_algorithm(
+    client: Client, algorithm_pk: str, malformed: bool
+) -> Iterator[Job | Malformed]:
     # The server ignores ?algorithm_image= and ?status=; those are filtered on the client.
-    yield from client.algorithm_jobs.iterate_all(
-        params={"algorithm_image__algorithm": algorithm_pk}
-    )
+    params = {"algorithm_image__algorithm": algorithm_pk}
+    jobs = client.algorithm_jobs
+    yield from jobs.iterate_items(params) if malformed else jobs.iterate_all(params)
 
 
-def _of_image(jobs: Iterator[Job], image_pk: str) -> Iterator[Job]:
-    return (job for job in jobs if last_segment(job.algorithm_image) == image_pk)
+def _of_image(jobs: Iterator[Job | Malformed], image_pk: str) -> Iterator[Job | Malformed]:
+    """The jobs of one image; a malformed job is kept unless its raw image URL is another's."""
+    return (job for job in jobs if last_segment(_image_url(job) or image_pk) == image_pk)
+
+
+def _image_url(job: Job | Malformed) -> str | None:
+    if not isinstance(job, Malformed):
+        return job.algorithm_image
+    url = job.raw.get("algorithm_image") if isinstance(job.raw, dict) else None
+    return url if isinstance(url, str) else None
 
 
 def _algorithm(client: Client, slug: str):
@@ -117,7 +134,7 @@ def _algorithm_image(client: Client, pk: str):
         ) from exc
 
 
-def _job(client: Client, pk: str) -> Job:
+def _job(client: Client, pk: str, position: int, malformed: bool) -> Job | Malformed:
     try:
         return client.algorithm_jobs.detail(pk=pk)
     except ObjectNotFound as exc:
@@ -127,3 +144,7 @@ def _job(client: Client, pk: str) -> Job:
             status_code=404,
             url=exc.url,
         ) from exc
+    except UnexpectedResponse as exc:
+        if not malformed or not exc.field:  # not JSON, or not an object: no job to blame
+            raise
+        return Malformed(position, {"pk": pk}, exc)
