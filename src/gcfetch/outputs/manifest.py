@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gcfetch.errors import GCFetchError, UnsafePathError
-from gcfetch.outputs.paths import split_relative
+from gcfetch.paths import split_relative
 
 if TYPE_CHECKING:
     from gcfetch.models import Job
