@@ -356,3 +356,29 @@ def test_download_outputs_returns_interrupted_promptly_when_cancelled_during_a_r
         )
     assert took < STOP_BOUND
     assert summary.interrupted and not summary.failures
+
+
+LIBRARY_RUN = """
+import sys
+from gcfetch import Client, download_outputs
+with Client(token=sys.argv[1], base_url=sys.argv[2]) as client:
+    download_outputs(client, algorithm=sys.argv[3], output_directory=sys.argv[4])
+"""
+
+
+def test_download_outputs_stops_promptly_when_ctrl_c_interrupts_its_wait_for_the_workers(
+    faulty: Sandbox, demo: DemoInfo, tmp_path: Path
+):
+    """Python's own Ctrl-C (KeyboardInterrupt, no handler of gcfetch) cancels the workers'
+    Retry-After waits: the program ends instead of waiting for them at exit."""
+    faulty.set_faults(STORAGE_BUSY)
+    faulty.traffic.clear()
+    args = [demo.tokens["editor"], faulty.base_url, MATRIX_ALGORITHM, str(tmp_path)]
+    process = subprocess.Popen(
+        [sys.executable, "-c", LIBRARY_RUN, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    _wait_for_503(faulty, process)
+    took, stderr = _stop(process)
+    assert took < STOP_BOUND, f"stopped {took:.1f} s after SIGINT"
+    assert process.returncode != 0 and b"KeyboardInterrupt" in stderr, stderr.decode()
+    assert b"Cannot send a request" not in stderr
