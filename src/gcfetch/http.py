@@ -46,8 +46,8 @@ _READ_ERRORS = (
     httpx.RemoteProtocolError,
 )
 Origin = tuple[str, str, int | None]
-_POLL = 0.05  # seconds between looks at the cancel events while waiting for a connection slot
-_RECHECK = 1.0  # longest wait on one cancel event before looking for newly bound ones
+_POLL = 0.05  # seconds between looks at the cancel events where no one event can be waited on
+_RECHECK = 1.0  # longest wait on the one bound cancel event before looking for newly bound ones
 
 
 class BodyBrokeOff(TransferError):
@@ -184,10 +184,7 @@ class HttpSession:
 
     def _stop_if_cancelled(self, why: str) -> None:
         if self.cancelled():
-            raise TransferCancelled(
-                f"Cancelled while {why}. Finished files are kept and .part files resume: "
-                "run again to continue."
-            )
+            raise TransferCancelled(f"Cancelled while {why}; run again to continue.")
 
     @contextmanager
     def _slot(self) -> Iterator[None]:
