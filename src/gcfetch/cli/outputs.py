@@ -161,7 +161,9 @@ def _cancel_on_sigint(cancel: threading.Event) -> Iterator[None]:
 
     The handler only writes a byte to a pipe; a helper thread sets `cancel`. Setting the event
     in the handler itself could deadlock: the handler runs in the main thread, which may be
-    holding the event's lock while it waits on it (a retry wait of the listing).
+    holding the event's lock while it waits on it (a retry wait of the listing). After a Ctrl-C,
+    SIGINT stays ignored: the command is exiting with 130, and a later Ctrl-C would only turn
+    that exit into a traceback.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -183,7 +185,7 @@ def _cancel_on_sigint(cancel: threading.Event) -> Iterator[None]:
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, signal.SIG_IGN if presses else previous)
         os.close(write_end)  # the helper reads end-of-file and ends
 
 
