@@ -5,7 +5,9 @@ Rules kept here and nowhere else:
   anything else is refused before a request is made (gcapi: "Invalid target URL");
 - the token is attached by `_TokenAuth`, per request, and only when the request's origin is the
   API origin, so redirects to storage (which gcfetch follows itself) never carry it;
-- httpx exceptions are translated into gcfetch's error tree, always with `raise ... from`.
+- httpx exceptions are translated into gcfetch's error tree, always with `raise ... from`;
+- every wait (retry backoff, Retry-After, a free connection slot) ends with TransferCancelled as
+  soon as a cancel event bound with `HttpSession.cancelled_by` is set.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from gcfetch.errors import (
     ConfigurationError,
     ObjectNotFound,
     ServerError,
+    TransferCancelled,
     TransferError,
 )
 from gcfetch.retry import Outcome, RetryPolicy, RetryState
@@ -43,6 +46,8 @@ _READ_ERRORS = (
     httpx.RemoteProtocolError,
 )
 Origin = tuple[str, str, int | None]
+_POLL = 0.05  # seconds between looks at the cancel events where no one event can be waited on
+_RECHECK = 1.0  # longest wait on the one bound cancel event before looking for newly bound ones
 
 
 class BodyBrokeOff(TransferError):
@@ -112,12 +117,14 @@ class HttpSession:
         max_concurrent_downloads: int = config.DEFAULT_MAX_CONCURRENT_DOWNLOADS,
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.base_url = base_url
         self.api_origin = origin_of(base_url)
         self.retry = retry or RetryPolicy()
-        self._sleep = sleep
+        self._sleep = sleep  # tests: called instead of waiting (the cancel events still count)
+        self._cancels: list[threading.Event] = []
+        self._cancels_lock = threading.Lock()
         self._auth = _TokenAuth(_Secret(token) if token else None, self.api_origin)
         pool = max_concurrent_downloads + config.EXTRA_CONNECTIONS
         # Never more requests in flight than pooled connections: httpcore 1.0.x may close a
@@ -138,6 +145,56 @@ class HttpSession:
 
     def close(self) -> None:
         self._client.close()
+
+    @contextmanager
+    def cancelled_by(self, event: threading.Event) -> Iterator[None]:
+        """While the block runs, setting `event` ends every wait of this session at once.
+
+        A wait (retry backoff, Retry-After, a free connection slot) or a new request then raises
+        TransferCancelled. Nothing stays set afterwards: the session is usable again after the
+        block, whatever `event` holds. Several events may be bound at once (e.g. two runs).
+        """
+        with self._cancels_lock:
+            self._cancels.append(event)
+        try:
+            yield
+        finally:
+            with self._cancels_lock:
+                self._cancels.remove(event)
+
+    def cancelled(self) -> bool:
+        """Whether a bound cancel event is set."""
+        return any(event.is_set() for event in tuple(self._cancels))
+
+    def wait(self, seconds: float, why: str) -> None:
+        """Wait `seconds`; raise TransferCancelled as soon as a bound cancel event is set."""
+        self._stop_if_cancelled(why)
+        if self._sleep is not None:
+            self._sleep(seconds)
+            self._stop_if_cancelled(why)
+            return
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            events = tuple(self._cancels)
+            if len(events) == 1:
+                events[0].wait(min(left, _RECHECK))
+            else:
+                time.sleep(min(left, _POLL))
+            self._stop_if_cancelled(why)
+
+    def _stop_if_cancelled(self, why: str) -> None:
+        if self.cancelled():
+            raise TransferCancelled(f"Cancelled while {why}; run again to continue.")
+
+    @contextmanager
+    def _slot(self) -> Iterator[None]:
+        """Hold one connection slot; waiting for it ends with TransferCancelled on cancel."""
+        while not self._slots.acquire(timeout=_POLL):
+            self._stop_if_cancelled("waiting for a free connection")
+        try:
+            yield
+        finally:
+            self._slots.release()
 
     def check_url(self, url: str | httpx.URL) -> httpx.URL:
         """Return the URL if it is on the API origin, else refuse it (no request is made)."""
@@ -198,7 +255,7 @@ class HttpSession:
         the `Location` is then fetched without the token, with `headers` (e.g. Range). A 403
         from another origin (an expired signed link) is renewed by asking `media_url` again.
         """
-        with self._slots:
+        with self._slot():
             yield from self._stream_file(media_url, headers)
 
     def _stream_file(
@@ -249,6 +306,7 @@ class HttpSession:
         """One request, retried per the policy; never follows redirects."""
         state = RetryState()
         while True:
+            self._stop_if_cancelled(f"about to send {method} {display_url(url)}")
             request = self._client.build_request(
                 method, url, params=params, json=json, headers=headers
             )
@@ -256,7 +314,7 @@ class HttpSession:
                 if stream:  # the caller, stream_file, holds a slot for the whole stream
                     response = self._client.send(request, stream=True, auth=self._auth)
                 else:
-                    with self._slots:
+                    with self._slot():
                         response = self._client.send(request, auth=self._auth)
             except (*_CONNECT_ERRORS, *_READ_ERRORS) as exc:
                 kind = "connect" if isinstance(exc, _CONNECT_ERRORS) else "read"
@@ -273,6 +331,10 @@ class HttpSession:
                     f"{method} {display_url(url)} failed: {type(exc).__name__}: {exc}",
                     url=display_url(url),
                 ) from exc
+            except RuntimeError as exc:
+                if not self._client.is_closed:
+                    raise
+                raise self._closed_error(method, url) from exc
             else:
                 logger.debug("%s %s -> %s", method, display_url(url), response.status_code)
                 outcome = Outcome(
@@ -284,8 +346,20 @@ class HttpSession:
                 if decision is None:
                     return response
                 response.close()
-            self._sleep(decision.delay)
+            self.wait(decision.delay, f"waiting {decision.delay:g} s to retry {display_url(url)}")
             state = decision.state
+
+    def _closed_error(self, method: str, url: httpx.URL) -> Exception:
+        """The error of a request on a closed client: a cancelled run's, or a misuse's."""
+        if self.cancelled():
+            return TransferCancelled(
+                f"Cancelled: {method} {display_url(url)} was not sent, the client is closed.",
+                url=display_url(url),
+            )
+        return ConfigurationError(
+            f"Cannot send {method} {display_url(url)}: this Client is closed. Use it inside its "
+            "`with` block, or create a new Client."
+        )
 
     def raise_for_status(self, response: httpx.Response) -> None:
         """Raise the most specific gcfetch error for a non-2xx response (body must be read)."""

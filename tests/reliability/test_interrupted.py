@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from tests.reliability.helpers import MATRIX_ALGORITHM, make_client, manifest, t
 
 from gcfetch import download_outputs
 from gcfetch.outputs.manifest import MANIFEST_NAME, RESULTS_NAME
+from gcfetch.retry import RetryPolicy
 from gcfetch.sandbox import Sandbox, SandboxSettings
 from gcfetch.sandbox.demo import DemoInfo
 from gcfetch.sandbox.faults import Fault, FaultSettings
@@ -29,6 +31,7 @@ from gcfetch.sandbox.tables import ImageFile
 
 BIG = 512 * 1024  # each .tif becomes this large, so that kills land mid-transfer
 SLOW_LINK = FaultSettings(storage_bytes_per_second=4 * 1024 * 1024)
+STOP_BOUND = 3.0  # seconds from SIGINT to exit: the promise, with a margin for a loaded machine
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +79,20 @@ def _parts(root: Path) -> dict[str, int]:
 def _wait_for_part(root: Path, process: subprocess.Popen[bytes]) -> None:
     while not any(root.rglob("*.part")) and process.poll() is None:
         time.sleep(0.005)
+
+
+def _wait_for_tif_bytes(root: Path, process: subprocess.Popen[bytes]) -> None:
+    """Wait until a BIG file is mid-transfer (a small file's `.part` lives only for an instant)."""
+    while process.poll() is None and not any(map(_size, root.rglob("*.tif.part"))):
+        time.sleep(0.005)
+
+
+def _size(path: Path) -> int:
+    """The size of a file that may be renamed at any moment (0 once gone)."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _rows(root: Path) -> list[list[str]]:
@@ -210,15 +227,158 @@ def test_outputs_stops_cleanly_with_130_when_interrupted_by_sigint(
     slow: Sandbox, demo: DemoInfo, uninterrupted: Path, tmp_path: Path
 ):
     process = _start(slow, demo, tmp_path)
-    _wait_for_part(tmp_path, process)
+    _wait_for_tif_bytes(tmp_path, process)
     process.send_signal(signal.SIGINT)
     sent = time.monotonic()
     _, stderr = process.communicate(timeout=30)
     stopped_after = time.monotonic() - sent
     assert process.returncode == 130
     assert b"Interrupted" in stderr and b"Traceback" not in stderr
-    assert stopped_after < 1.0
+    assert stopped_after < STOP_BOUND
     assert _parts(tmp_path), "the half-done file is kept for a resume"
     with make_client(slow, demo) as client:
         assert download_outputs(client, algorithm=MATRIX_ALGORITHM, output_directory=tmp_path).ok
     assert tree(tmp_path) == tree(uninterrupted)
+
+
+STORAGE_BUSY = FaultSettings(
+    rules=(Fault("status", status=503, origin="storage", rate=1.0, retry_after=60),)
+)
+STORAGE_STALLED = FaultSettings(rules=(Fault("slow", rate=1.0, delay_ms=20_000),))
+
+
+def _wait_for_503(sandbox: Sandbox, process: subprocess.Popen[bytes]) -> None:
+    """Return once the storage answered 503 (the run then waits out the Retry-After)."""
+    deadline = time.monotonic() + 30
+    while not any(r.origin == "storage" and r.status == 503 for r in sandbox.traffic):
+        assert process.poll() is None, process.communicate()[1].decode()
+        assert time.monotonic() < deadline, "the storage never saw the faulty request"
+        time.sleep(0.01)
+    time.sleep(0.2)  # the answer reaches the client, which starts to wait
+
+
+def _stop(process: subprocess.Popen[bytes], signals: int = 1) -> tuple[float, bytes]:
+    """Send SIGINT `signals` times (0.3 s apart); seconds from the first to the exit, stderr."""
+    process.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    for _ in range(signals - 1):
+        time.sleep(0.3)
+        process.send_signal(signal.SIGINT)
+    try:
+        _, stderr = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+    return time.monotonic() - sent, stderr
+
+
+def _assert_clean_stop(process: subprocess.Popen[bytes], took: float, stderr: bytes) -> None:
+    assert process.returncode == 130, stderr.decode()
+    assert took < STOP_BOUND, f"stopped {took:.1f} s after SIGINT"
+    assert b"Traceback" not in stderr and b"Cannot send a request" not in stderr, stderr.decode()
+    assert b"Interrupted" in stderr
+
+
+def test_outputs_stops_promptly_with_130_when_sigint_arrives_during_a_retry_after_wait(
+    faulty: Sandbox, demo: DemoInfo, tmp_path: Path
+):
+    faulty.set_faults(STORAGE_BUSY)
+    faulty.traffic.clear()  # an earlier test's 503s must not count
+    process = _start(faulty, demo, tmp_path)
+    _wait_for_503(faulty, process)
+    took, stderr = _stop(process)
+    _assert_clean_stop(process, took, stderr)
+    assert b"failed" not in stderr, "a cancelled wait is not a failure"
+
+
+def test_outputs_stops_promptly_with_130_when_sigint_arrives_twice_during_a_retry_after_wait(
+    faulty: Sandbox, demo: DemoInfo, tmp_path: Path
+):
+    faulty.set_faults(STORAGE_BUSY)
+    faulty.traffic.clear()  # an earlier test's 503s must not count
+    process = _start(faulty, demo, tmp_path)
+    _wait_for_503(faulty, process)
+    took, stderr = _stop(process, signals=2)
+    _assert_clean_stop(process, took, stderr)
+
+
+def test_outputs_stops_at_the_second_sigint_with_130_when_storage_stalls_a_body(
+    faulty: Sandbox, demo: DemoInfo, tmp_path: Path
+):
+    faulty.set_faults(STORAGE_STALLED)  # a read blocks; only a second Ctrl-C may abandon it
+    process = _start(faulty, demo, tmp_path)
+    _wait_for_part(tmp_path, process)  # the headers came; the body stalls
+    time.sleep(0.2)
+    took, stderr = _stop(process, signals=2)
+    _assert_clean_stop(process, took, stderr)
+
+
+def _cancel_once_waiting(sandbox: Sandbox, cancel: threading.Event) -> dict[str, float]:
+    """Set `cancel` in a thread once the sandbox answered 503; the dict receives when."""
+    when: dict[str, float] = {}
+
+    def run() -> None:
+        while not any(r.status == 503 for r in sandbox.traffic):
+            time.sleep(0.01)
+        time.sleep(0.2)  # the answer reaches the client, which starts to wait
+        cancel.set()
+        when["set"] = time.monotonic()
+
+    threading.Thread(target=run, daemon=True).start()
+    return when
+
+
+@pytest.mark.parametrize(
+    ("origin", "path"),
+    [
+        ("api", "*"),  # the selection's first request
+        ("api", "*/algorithms/jobs/"),  # the listing of jobs
+        ("storage", "*"),  # the file transfers
+    ],
+)
+def test_download_outputs_returns_interrupted_promptly_when_cancelled_during_a_retry_after_wait(
+    faulty: Sandbox, demo: DemoInfo, tmp_path: Path, origin: str, path: str
+):
+    busy = Fault("status", status=503, origin=origin, path=path, rate=1.0, retry_after=60)  # type: ignore[arg-type]
+    faulty.set_faults(FaultSettings(rules=(busy,)))
+    faulty.traffic.clear()
+    cancel = threading.Event()
+    with make_client(faulty, demo, retry=RetryPolicy()) as client:  # waits the whole 60 s
+        when = _cancel_once_waiting(faulty, cancel)
+        summary = download_outputs(
+            client, algorithm=MATRIX_ALGORITHM, output_directory=tmp_path, cancel=cancel
+        )
+        took = time.monotonic() - when["set"]
+        faulty.set_faults(FaultSettings())
+        assert client.algorithms.detail(slug=MATRIX_ALGORITHM).slug == MATRIX_ALGORITHM, (
+            "the client works again after the cancelled run"
+        )
+    assert took < STOP_BOUND
+    assert summary.interrupted and not summary.failures
+
+
+LIBRARY_RUN = """
+import sys
+from gcfetch import Client, download_outputs
+with Client(token=sys.argv[1], base_url=sys.argv[2]) as client:
+    download_outputs(client, algorithm=sys.argv[3], output_directory=sys.argv[4])
+"""
+
+
+def test_download_outputs_stops_promptly_when_ctrl_c_interrupts_its_wait_for_the_workers(
+    faulty: Sandbox, demo: DemoInfo, tmp_path: Path
+):
+    """Python's own Ctrl-C (KeyboardInterrupt, no handler of gcfetch) cancels the workers'
+    Retry-After waits: the program ends instead of waiting for them at exit."""
+    faulty.set_faults(STORAGE_BUSY)
+    faulty.traffic.clear()
+    args = [demo.tokens["editor"], faulty.base_url, MATRIX_ALGORITHM, str(tmp_path)]
+    process = subprocess.Popen(
+        [sys.executable, "-c", LIBRARY_RUN, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    _wait_for_503(faulty, process)
+    took, stderr = _stop(process)
+    assert took < STOP_BOUND, f"stopped {took:.1f} s after SIGINT"
+    assert process.returncode != 0 and b"KeyboardInterrupt" in stderr, stderr.decode()
+    assert b"Cannot send a request" not in stderr

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -33,7 +36,8 @@ from gcfetch.cli.options import (
 )
 from gcfetch.cli.render import ProgressView, render_failures, render_summary
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from gcfetch.outputs.summary import DownloadSummary
 
 OUTPUTS_HELP = """Download the outputs of an algorithm's jobs: fast, safe and resumable.
 
@@ -47,7 +51,8 @@ DIR/<job pk>/<image dir>/<image pk>.mha, values as JSON. DIR/manifest.jsonl reco
 
 Run the same command again at any time: finished files are skipped without any request, a
 half-downloaded file continues where it stopped, and new jobs are picked up. Ctrl-C stops
-within a second and keeps everything done so far.
+within 3 seconds, also while waiting to retry, and keeps everything done so far. A download
+stuck on a silent server ends at its read timeout, or at once on a second Ctrl-C.
 
 Exit codes: 0 all done, 1 some outputs failed (listed), 2 bad input or configuration,
 130 interrupted.
@@ -98,7 +103,7 @@ def outputs_command(
         )
     cancel = threading.Event()
 
-    def run() -> object:
+    def run() -> DownloadSummary:
         with (
             make_client(token, base_url, workers) as client,
             ProgressView(err, quiet=quiet, verbose=verbose) as view,
@@ -116,7 +121,17 @@ def outputs_command(
                 dry_run=dry_run,
             )
 
-    summary = run_guarded(err, lambda: _cancel_on_sigint(cancel, run))
+    try:
+        with _cancel_on_sigint(cancel):
+            _report(out, err, run_guarded(err, run), quiet=quiet, dry_run=dry_run)
+    except KeyboardInterrupt:  # a second Ctrl-C
+        _stop_now(err)
+
+
+def _report(
+    out: Console, err: Console, summary: DownloadSummary, *, quiet: bool, dry_run: bool
+) -> NoReturn:
+    """Render the summary and exit with its code."""
     if quiet:
         render_failures(err, summary)
     else:
@@ -139,18 +154,65 @@ def outputs_command(
     raise typer.Exit(EXIT_OK)
 
 
-def _cancel_on_sigint(cancel: threading.Event, call: Callable[[], T]) -> T:
-    """First Ctrl-C sets `cancel` (clean stop); a second one interrupts at once."""
+@contextmanager
+def _cancel_on_sigint(cancel: threading.Event) -> Iterator[None]:
+    """In the block, a first Ctrl-C sets `cancel` (a clean stop: every wait ends at once) and a
+    second one raises KeyboardInterrupt.
+
+    The handler only writes a byte to a pipe; a helper thread sets `cancel`. Setting the event
+    in the handler itself could deadlock: the handler runs in the main thread, which may be
+    holding the event's lock while it waits on it (a retry wait of the listing). After a Ctrl-C,
+    SIGINT stays ignored: the command is exiting with 130, and a later Ctrl-C would only turn
+    that exit into a traceback.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    presses = 0
+    read_end, write_end = os.pipe()
 
     def handler(signum: int, frame: object) -> None:
-        if cancel.is_set():
+        nonlocal presses
+        presses += 1
+        if presses > 1:
             raise KeyboardInterrupt
-        cancel.set()
+        os.write(write_end, b"!")
 
-    if threading.current_thread() is not threading.main_thread():
-        return call()
+    threading.Thread(
+        target=_set_on_byte, args=(read_end, cancel), name="gcfetch-sigint", daemon=True
+    ).start()
     previous = signal.signal(signal.SIGINT, handler)
     try:
-        return call()
+        yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, signal.SIG_IGN if presses else previous)
+        os.close(write_end)  # the helper reads end-of-file and ends
+
+
+def _set_on_byte(read_end: int, event: threading.Event) -> None:
+    """Set `event` when a byte arrives on `read_end`; end at end-of-file."""
+    try:
+        if os.read(read_end, 1):
+            event.set()
+    finally:
+        os.close(read_end)
+
+
+def _stop_now(err: Console) -> NoReturn:
+    """Exit 130 at once. Transfers still blocked on the network (a stalled server) are
+    abandoned, as a kill would: their `.part` files resume on the next run."""
+    err.print(
+        "Interrupted again: stopped at once. Finished files are kept and .part files resume: "
+        "run the same command again to continue."
+    )
+    if _workers_left():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)  # a normal exit would wait for them: what Ctrl-C refused
+    raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _workers_left() -> bool:
+    """Whether threads that a normal exit waits for (the pool's workers) are still running."""
+    current = threading.current_thread()
+    return any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not current)

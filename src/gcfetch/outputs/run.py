@@ -60,20 +60,28 @@ def download_outputs(
     Select by `algorithm` slug, `algorithm_image` pk (both together: keep that image's jobs
     without reading the image), or explicit `jobs` pks. Only jobs whose status is in `statuses`
     are downloaded; the others are counted. Finished files are skipped without any request;
-    `.part` files resume. Setting `cancel` stops the run soon; the summary says `interrupted`.
+    `.part` files resume. Setting `cancel` stops the run at once, waits included (retry
+    backoff, Retry-After); the summary says `interrupted`. The client stays usable afterwards.
     Bad input (unknown slug/image/job, unusable directory, refused token) raises at once.
     """
     if workers < 1:
         raise ValueError("workers must be at least 1")
+    cancel = cancel or threading.Event()
     root = prepare_destination(output_directory, create=not dry_run)
-    source = select_jobs(
-        client, algorithm=algorithm, algorithm_image=algorithm_image, jobs=jobs, malformed=True
-    )
-    run = _Run(
-        client, root, tuple(statuses), workers, on_progress, cancel or threading.Event(), dry_run
-    )
-    with nullcontext() if dry_run else destination_lock(root):
-        return run.execute(source.jobs)
+    with client.http.cancelled_by(cancel):
+        try:
+            source = select_jobs(
+                client,
+                algorithm=algorithm,
+                algorithm_image=algorithm_image,
+                jobs=jobs,
+                malformed=True,
+            )
+        except TransferCancelled:
+            return DownloadSummary(root, tuple(statuses), interrupted=True, dry_run=dry_run)
+        run = _Run(client, root, tuple(statuses), workers, on_progress, cancel, dry_run)
+        with nullcontext() if dry_run else destination_lock(root):
+            return run.execute(source.jobs)
 
 
 class _Run:
@@ -109,6 +117,8 @@ class _Run:
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="gcfetch")
         try:
             self._list_and_submit(jobs, pool, slots)
+        except TransferCancelled:  # a listing request's wait was cancelled: not a failure
+            pass
         except GCFetchError as exc:  # listing stopped: keep what was submitted, report it
             logger.info("listing jobs stopped: %s", exc)
             self._fail(failure("", "", "", GCFetchError(f"listing jobs stopped: {exc}")))
@@ -116,12 +126,26 @@ class _Run:
             self.cancel.set()
             raise
         finally:
-            pool.shutdown(wait=True, cancel_futures=self.cancel.is_set())
-            self.summary.interrupted = self.cancel.is_set()
-            self.summary.seconds = time.monotonic() - started
-            if not self.dry_run:
-                self._write_records()
+            try:
+                self._shut_down(pool)
+            finally:
+                self.summary.interrupted = self.cancel.is_set()
+                self.summary.seconds = time.monotonic() - started
+                if not self.dry_run:
+                    self._write_records()
         return self.summary
+
+    def _shut_down(self, pool: ThreadPoolExecutor) -> None:
+        """Wait for the workers. A KeyboardInterrupt cancels the run and waits for the workers'
+        prompt stop; one that comes after a cancel (a second Ctrl-C) stops waiting at once."""
+        try:
+            pool.shutdown(wait=True, cancel_futures=self.cancel.is_set())
+        except KeyboardInterrupt:
+            if self.cancel.is_set():
+                raise
+            self.cancel.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
     def _write_records(self) -> None:
         """Write the manifest and results table; a failure (full disk) is reported, not raised."""
