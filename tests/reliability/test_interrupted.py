@@ -280,27 +280,17 @@ def _assert_clean_stop(process: subprocess.Popen[bytes], took: float, stderr: by
     assert b"Interrupted" in stderr
 
 
+@pytest.mark.parametrize("signals", [1, 2], ids=["one-sigint", "two-sigints"])
 def test_outputs_stops_promptly_with_130_when_sigint_arrives_during_a_retry_after_wait(
-    faulty: Sandbox, demo: DemoInfo, tmp_path: Path
+    faulty: Sandbox, demo: DemoInfo, tmp_path: Path, signals: int
 ):
     faulty.set_faults(STORAGE_BUSY)
     faulty.traffic.clear()  # an earlier test's 503s must not count
     process = _start(faulty, demo, tmp_path)
     _wait_for_503(faulty, process)
-    took, stderr = _stop(process)
+    took, stderr = _stop(process, signals=signals)
     _assert_clean_stop(process, took, stderr)
     assert b"failed" not in stderr, "a cancelled wait is not a failure"
-
-
-def test_outputs_stops_promptly_with_130_when_sigint_arrives_twice_during_a_retry_after_wait(
-    faulty: Sandbox, demo: DemoInfo, tmp_path: Path
-):
-    faulty.set_faults(STORAGE_BUSY)
-    faulty.traffic.clear()  # an earlier test's 503s must not count
-    process = _start(faulty, demo, tmp_path)
-    _wait_for_503(faulty, process)
-    took, stderr = _stop(process, signals=2)
-    _assert_clean_stop(process, took, stderr)
 
 
 def test_outputs_stops_at_the_second_sigint_with_130_when_storage_stalls_a_body(
