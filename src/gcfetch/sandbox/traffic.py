@@ -1,6 +1,7 @@
 """What a sandbox answered: one record per request, for tests and benchmarks to check.
 
-Kept in memory: the last `keep` records, plus per-path byte totals that never age out.
+Kept in memory: the last `keep` records, plus per-path totals of file bytes (the bodies of 2xx
+answers; error pages such as an injected 503 are not file bytes) that never age out.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ class Traffic:
         with self._lock:
             self._in_flight -= 1
             self._records.append(served)
-            self._bytes[served.origin, served.path] += served.body_bytes
+            if 200 <= served.status < 300:
+                self._bytes[served.origin, served.path] += served.body_bytes
 
     @property
     def in_flight(self) -> int:
@@ -59,12 +61,12 @@ class Traffic:
         return iter(self.records())
 
     def bytes_sent(self, origin: str, path: str) -> int:
-        """Body bytes sent for `path` on `origin` since the start (or the last `clear`)."""
+        """File bytes (2xx bodies) sent for `path` on `origin` since the start or `clear`."""
         with self._lock:
             return self._bytes[origin, path]
 
     def byte_totals(self, origin: str = "storage") -> dict[str, int]:
-        """Body bytes sent per path on `origin`."""
+        """File bytes (2xx bodies) sent per path on `origin`."""
         with self._lock:
             return {path: n for (o, path), n in self._bytes.items() if o == origin}
 
