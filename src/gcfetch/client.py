@@ -12,9 +12,7 @@ Differences from gcapi that a script could notice are deliberate and documented:
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -23,6 +21,7 @@ import httpx
 
 from gcfetch import config, models, resources, transfer
 from gcfetch.errors import ConfigurationError
+from gcfetch.files import atomic_write
 from gcfetch.http import HttpSession
 from gcfetch.paths import contained_target, split_relative
 from gcfetch.retry import RetryPolicy
@@ -165,7 +164,7 @@ class Client:
         if target.exists():
             raise FileExistsError(f"{target} already exists; remove it or pick another place.")
         if super_kind == "value":
-            _write_atomically(target, json.dumps(value.value, indent=2).encode())
+            atomic_write(target, json.dumps(value.value, indent=2))
         else:
             if not value.file:
                 raise ValueError(f"Socket value {value.pk} ({socket.slug}) has no file URL.")
@@ -179,18 +178,3 @@ def _checked_target(directory: Path, relative_path: str, is_directory: bool) -> 
     parts = split_relative(relative_path, is_directory=is_directory)
     contained_target(directory.resolve(), parts, shown=relative_path)
     return directory.joinpath(*parts)
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    """Write to a temporary file beside `target`, fsync, then rename onto it."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -14,7 +14,6 @@ refused before anything is written (ContentEncodingRefused).
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import hashlib
 import json
@@ -31,6 +30,7 @@ import httpx
 
 from gcfetch import config
 from gcfetch.errors import APIError, IntegrityError, TransferCancelled, TransferError
+from gcfetch.files import hash_file, promote
 from gcfetch.http import BodyBrokeOff, HttpSession, display_url
 
 logger = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ def _attempt(
                 # A resume keeps the sidecar: rewriting it could lose it to a kill.
                 if not append:
                     _write_json(sidecar, {"etag": etag, "url": url})
-                digest = _hash_existing(part) if append else hashlib.sha256()
+                digest = hash_file(part)[1] if append else hashlib.sha256()
                 progress.resumed = progress.resumed or (append and offset > 0)
                 for chunk in _chunks(response, chunk_size):
                     if cancel is not None and cancel.is_set():
@@ -162,7 +162,7 @@ def _attempt(
         # The .part already holds the whole file (a run stopped just before renaming it).
         with open(part, "ab") as out:
             _write(out, b"", part, flush=True)
-        digest, size, total = _hash_existing(part), offset, offset
+        digest, size, total = hash_file(part)[1], offset, offset
         progress.resumed = True
     if total is None:  # no Content-Length, or a Content-Range total of `*`: ask for it
         total = _full_size(http, url, etag)
@@ -170,8 +170,7 @@ def _attempt(
         part.unlink(missing_ok=True)
         sidecar.unlink(missing_ok=True)
         raise IntegrityError(_size_problem(target, size, total), url=url, path=target)
-    os.replace(part, target)
-    _fsync_directory(target.parent)
+    promote(part, target)
     sidecar.unlink(missing_ok=True)
     return TransferResult(
         path=target,
@@ -287,14 +286,6 @@ def _no_space(part: Path) -> TransferError:
     )
 
 
-def _hash_existing(part: Path) -> hashlib._Hash:
-    digest = hashlib.sha256()
-    with open(part, "rb") as existing:
-        while block := existing.read(config.CHUNK_SIZE):
-            digest.update(block)
-    return digest
-
-
 def _read_etag(sidecar: Path, url: str) -> str | None:
     """The ETag recorded for this `.part`, if it was recorded for the same URL."""
     try:
@@ -309,13 +300,3 @@ def _read_etag(sidecar: Path, url: str) -> str | None:
 
 def _write_json(path: Path, record: dict[str, object]) -> None:
     path.write_text(json.dumps(record))
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename durable where the platform allows it (not on Windows)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
