@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -168,8 +170,29 @@ class Client:
         else:
             if not value.file:
                 raise ValueError(f"Socket value {value.pk} ({socket.slug}) has no file URL.")
-            transfer.download(self.http, value.file, target)
+            self.download_file(value.file, target)
         return [target]
+
+    def download_file(
+        self,
+        url: str,
+        target: str | Path,
+        *,
+        on_bytes: Callable[[int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> transfer.TransferResult:
+        """Download the file behind a `/media/` URL to `target`, atomically and resumably.
+
+        See `gcfetch.transfer.download`: `<target>.part` is resumed, the size is checked and
+        `on_bytes` is called with each chunk's length; setting `cancel` stops it (the `.part`
+        is kept) with TransferCancelled.
+        """
+        return transfer.download(self.http, url, Path(target), on_bytes=on_bytes, cancel=cancel)
+
+    def file_size(self, url: str) -> tuple[int | None, str | None]:
+        """(full size, or None if the storage does not tell it; ETag) of the file behind a
+        `/media/` URL, from one 1-byte ranged request."""
+        return transfer.remote_size(self.http, url)
 
 
 def _checked_target(directory: Path, relative_path: str, is_directory: bool) -> Path:

@@ -31,7 +31,6 @@ from gcfetch.outputs.plan import Planner, Task, failure
 from gcfetch.outputs.select import select_jobs
 from gcfetch.outputs.summary import DownloadSummary, Failure
 from gcfetch.resources import Malformed
-from gcfetch.transfer import download, remote_size
 
 if TYPE_CHECKING:
     from gcfetch.client import Client
@@ -302,7 +301,7 @@ class _Run:
         else:
             if not url:
                 return None
-            size, etag = remote_size(self.client.http, url)
+            size, etag = self.client.file_size(url)
             on_disk = path.stat().st_size
             if size is None or size != on_disk:
                 logger.info("%s: %d bytes on disk, the server has %s", path, on_disk, size)
@@ -346,9 +345,7 @@ class _Run:
     def _fetch(self, task: Task, url: str | None, target: Path) -> tuple[ManifestRecord, int]:
         if not url:
             raise GCFetchError(f"the server gave no URL for output {task.socket_slug!r}")
-        result = download(
-            self.client.http, url, target, on_bytes=self._on_bytes, cancel=self.cancel
-        )
+        result = self.client.download_file(url, target, on_bytes=self._on_bytes, cancel=self.cancel)
         rec = ManifestRecord(
             job=task.job_pk,
             socket=task.socket_slug,
