@@ -21,7 +21,8 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -29,9 +30,17 @@ from typing import BinaryIO
 import httpx
 
 from gcfetch import config
-from gcfetch.errors import APIError, IntegrityError, TransferCancelled, TransferError
+from gcfetch.api_errors import raise_for_status
+from gcfetch.auth import check_url, display_url, origin_of
+from gcfetch.errors import (
+    APIError,
+    BodyBrokeOff,
+    IntegrityError,
+    TransferCancelled,
+    TransferError,
+)
 from gcfetch.files import hash_file, promote
-from gcfetch.http import BodyBrokeOff, HttpSession, display_url
+from gcfetch.http import HttpSession, reading_body
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +132,7 @@ def _attempt(
     ranged = bool(offset and etag)
     headers = {**_IDENTITY, "Range": f"bytes={offset}-", "If-Range": etag} if ranged else _IDENTITY
     try:
-        with http.stream_file(url, headers=headers) as response:
+        with stream_file(http, url, headers=headers) as response:
             _refuse_encoded(response, target, url)
             start, total = _placement(response)
             append = ranged and response.status_code == 206
@@ -182,6 +191,52 @@ def _attempt(
     )
 
 
+@contextmanager
+def stream_file(
+    http: HttpSession, media_url: str, *, headers: Mapping[str, str] | None = None
+) -> Iterator[httpx.Response]:
+    """Yield the streamed storage response (200 or 206) for a `/media/` URL.
+
+    The first hop goes to the API origin with the token and is not followed automatically;
+    the `Location` is then fetched without the token, with `headers` (e.g. Range). A 403
+    from another origin (an expired signed link) is renewed by asking `media_url` again.
+    Other non-2xx answers raise (gcfetch.api_errors); a body that breaks off while the block
+    reads it raises BodyBrokeOff. One connection slot of `http` is held for the whole block,
+    so the caller reads the body inside it; the response is closed at its end.
+    """
+    with http.slot():
+        response = _storage_response(http, media_url, headers)
+        with reading_body(response, media_url):
+            if not response.is_success:
+                response.read()
+                raise_for_status(response)
+            yield response
+
+
+def _storage_response(
+    http: HttpSession, media_url: str, headers: Mapping[str, str] | None
+) -> httpx.Response:
+    """The streamed answer behind `media_url`: its redirect followed once, without the token;
+    a link the storage refuses (403 from another origin) renewed up to MAX_LINK_RENEWALS."""
+    target = check_url(media_url, http.base_url)
+    renewals = 0
+    while True:
+        first = http.send("GET", target, stream=True)
+        if not first.is_redirect:
+            return first
+        first.read()  # the empty redirect body: read, so the connection is reused
+        first.close()
+        storage_url = first.request.url.join(first.headers["Location"])
+        response = http.send("GET", storage_url, headers=headers, stream=True)
+        expired = response.status_code == 403 and origin_of(storage_url) != http.api_origin
+        if not expired or renewals == config.MAX_LINK_RENEWALS:
+            return response
+        response.read()
+        response.close()
+        renewals += 1
+        logger.debug("storage link refused (403); asking %s again", display_url(media_url))
+
+
 def _size_problem(target: Path, size: int, total: int | None) -> str:
     """The message of a file whose size is wrong (`total`) or cannot be checked (None)."""
     if total is None:
@@ -202,7 +257,7 @@ def remote_size(http: HttpSession, url: str) -> tuple[int | None, str | None]:
 
     The size is None for a content-encoded answer too: its length is not the file's.
     """
-    with http.stream_file(url, headers={**_IDENTITY, "Range": "bytes=0-0"}) as response:
+    with stream_file(http, url, headers={**_IDENTITY, "Range": "bytes=0-0"}) as response:
         size = None if _content_encoding(response) else _placement(response)[1]
         return size, response.headers.get("ETag")
 
