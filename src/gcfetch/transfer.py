@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 import httpx
 
@@ -42,6 +42,9 @@ from gcfetch.errors import (
 from gcfetch.files import hash_file, promote
 from gcfetch.http import HttpSession, reading_body
 
+if TYPE_CHECKING:
+    from hashlib import _Hash
+
 logger = logging.getLogger(__name__)
 
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
@@ -50,6 +53,9 @@ _IDENTITY = {"Accept-Encoding": "identity"}
 
 @dataclass(frozen=True)
 class TransferResult:
+    """A file in place: its size and sha256, the storage's ETag, the bytes this call received
+    and whether bytes left by an earlier attempt or run were kept."""
+
     path: Path
     size: int
     sha256: str
@@ -67,9 +73,34 @@ class _StartOver(TransferError):
 
 
 @dataclass
-class _Progress:
-    received: int = 0
-    resumed: bool = False
+class _Transfer:
+    """One download's fixed inputs and its progress across attempts."""
+
+    http: HttpSession
+    url: str
+    target: Path
+    on_bytes: Callable[[int], None] | None
+    cancel: threading.Event | None
+    chunk_size: int
+    received: int = 0  # body bytes received, all attempts together
+    resumed: bool = False  # bytes an earlier attempt or run left in the `.part` were kept
+
+    @property
+    def part(self) -> Path:
+        return self.target.with_name(self.target.name + ".part")
+
+    @property
+    def sidecar(self) -> Path:
+        return self.target.with_name(self.target.name + ".part.json")
+
+
+class _Received(NamedTuple):
+    """What the `.part` holds after an attempt, and what the storage said of the file."""
+
+    size: int
+    digest: _Hash
+    etag: str | None
+    total: int | None  # the full size announced, None if not announced
 
 
 def download(
@@ -91,103 +122,128 @@ def download(
     `cancel` is set (the `.part` is kept), TransferError for a full disk or a transfer that
     keeps breaking off.
     """
-    target = Path(target)
-    part = target.with_name(target.name + ".part")
-    progress = _Progress()
+    job = _Transfer(http, url, Path(target), on_bytes, cancel, chunk_size)
     for attempt in range(config.MAX_RESUMES + 1):
-        before = progress.received
+        before = job.received
         try:
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                return _attempt(http, url, target, part, progress, on_bytes, cancel, chunk_size)
-            except OSError as exc:
-                if exc.errno == errno.ENOSPC:
-                    raise _no_space(part) from exc
-                raise
+            return _attempt(job)
         except (IntegrityError, TransferCancelled):
             raise
         except TransferError as exc:
             # A body that broke off is tried again even without new bytes (e.g. a read
             # timeout before the first byte); other errors only if bytes arrived.
-            moved_on = progress.received > before or isinstance(exc, (_StartOver, BodyBrokeOff))
+            moved_on = job.received > before or isinstance(exc, (_StartOver, BodyBrokeOff))
             if attempt == config.MAX_RESUMES or not moved_on:
                 raise
             logger.debug("resuming %s after: %s", display_url(url), exc)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _attempt(
-    http: HttpSession,
-    url: str,
-    target: Path,
-    part: Path,
-    progress: _Progress,
-    on_bytes: Callable[[int], None] | None,
-    cancel: threading.Event | None,
-    chunk_size: int,
-) -> TransferResult:
-    sidecar = part.with_name(part.name + ".json")
-    offset = part.stat().st_size if part.exists() else 0
-    etag = _read_etag(sidecar, url) if offset else None
-    ranged = bool(offset and etag)
-    headers = {**_IDENTITY, "Range": f"bytes={offset}-", "If-Range": etag} if ranged else _IDENTITY
+def _attempt(job: _Transfer) -> TransferResult:
+    """One try: fill the `.part` (resumed where possible), check its size, promote it.
+
+    A full disk anywhere in it becomes a TransferError naming the directory.
+    """
     try:
-        with stream_file(http, url, headers=headers) as response:
-            _refuse_encoded(response, target, url)
-            start, total = _placement(response)
-            append = ranged and response.status_code == 206
-            if start != (offset if append else 0):
-                part.unlink(missing_ok=True)
-                raise _StartOver(f"The storage sent bytes from {start}, not {offset}.", url=url)
-            etag = response.headers.get("ETag")
-            with open(part, "ab" if append else "wb") as out:
-                # "wb" has emptied an old .part; only now may the sidecar name the new version
-                # (the other way round, a kill in between left old bytes under the new ETag).
-                # A resume keeps the sidecar: rewriting it could lose it to a kill.
-                if not append:
-                    _write_json(sidecar, {"etag": etag, "url": url})
-                digest = hash_file(part)[1] if append else hashlib.sha256()
-                progress.resumed = progress.resumed or (append and offset > 0)
-                for chunk in _chunks(response, chunk_size):
-                    if cancel is not None and cancel.is_set():
-                        raise TransferCancelled(
-                            f"Download of {target.name} cancelled; {part} kept for a resume.",
-                            url=url,
-                            path=target,
-                        )
-                    _write(out, chunk, part)
-                    digest.update(chunk)
-                    progress.received += len(chunk)
-                    if on_bytes is not None:
-                        on_bytes(len(chunk))
-                _write(out, b"", part, flush=True)
-                size = out.tell()
+        job.target.parent.mkdir(parents=True, exist_ok=True)
+        return _promote_checked(job, _receive(job))
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise _no_space(job.part) from exc
+        raise
+
+
+def _receive(job: _Transfer) -> _Received:
+    """Fill the `.part`: continue it with Range and If-Range when its sidecar names an ETag,
+    else write it anew; a 416 to a Range means it may already hold the whole file."""
+    offset = job.part.stat().st_size if job.part.exists() else 0
+    etag = _read_etag(job.sidecar, job.url) if offset else None
+    try:
+        return _stream_into_part(job, offset, etag)
     except APIError as exc:
         if exc.status_code != 416 or not offset:
             raise
-        if _full_size(http, url, etag) != offset:
-            part.unlink(missing_ok=True)
-            raise _StartOver("The stored range no longer fits; starting over.", url=url) from exc
-        # The .part already holds the whole file (a run stopped just before renaming it).
-        with open(part, "ab") as out:
-            _write(out, b"", part, flush=True)
-        digest, size, total = hash_file(part)[1], offset, offset
-        progress.resumed = True
-    if total is None:  # no Content-Length, or a Content-Range total of `*`: ask for it
-        total = _full_size(http, url, etag)
-    if total is None or size != total:
-        part.unlink(missing_ok=True)
-        sidecar.unlink(missing_ok=True)
-        raise IntegrityError(_size_problem(target, size, total), url=url, path=target)
-    promote(part, target)
-    sidecar.unlink(missing_ok=True)
+        return _whole_part(job, offset, etag, exc)
+
+
+def _stream_into_part(job: _Transfer, offset: int, etag: str | None) -> _Received:
+    """Ask for the bytes from `offset` (ranged only if `etag` is known) and write them: appended
+    to the `.part` if the answer is a 206 starting there, else into an emptied `.part`."""
+    ranged = bool(offset and etag)
+    headers = {**_IDENTITY, "Range": f"bytes={offset}-", "If-Range": etag} if ranged else _IDENTITY
+    with stream_file(job.http, job.url, headers=headers) as response:
+        _refuse_encoded(response, job.target, job.url)
+        start, total = _placement(response)
+        append = ranged and response.status_code == 206
+        if start != (offset if append else 0):
+            job.part.unlink(missing_ok=True)
+            raise _StartOver(f"The storage sent bytes from {start}, not {offset}.", url=job.url)
+        etag = response.headers.get("ETag")
+        size, digest = _write_part(job, response, append, etag)
+    return _Received(size, digest, etag, total)
+
+
+def _write_part(
+    job: _Transfer, response: httpx.Response, append: bool, etag: str | None
+) -> tuple[int, _Hash]:
+    """Write the body into the `.part` (after its bytes if `append`), fsynced; (size, sha256)."""
+    with open(job.part, "ab" if append else "wb") as out:
+        # "wb" has emptied an old .part; only now may the sidecar name the new version
+        # (the other way round, a kill in between left old bytes under the new ETag).
+        # A resume keeps the sidecar: rewriting it could lose it to a kill.
+        if not append:
+            _write_json(job.sidecar, {"etag": etag, "url": job.url})
+        digest = hash_file(job.part)[1] if append else hashlib.sha256()
+        job.resumed = job.resumed or append
+        for chunk in _chunks(response, job.chunk_size):
+            if job.cancel is not None and job.cancel.is_set():
+                raise TransferCancelled(
+                    f"Download of {job.target.name} cancelled; {job.part} kept for a resume.",
+                    url=job.url,
+                    path=job.target,
+                )
+            _write(out, chunk, job.part)
+            digest.update(chunk)
+            job.received += len(chunk)
+            if job.on_bytes is not None:
+                job.on_bytes(len(chunk))
+        _write(out, b"", job.part, flush=True)
+        return out.tell(), digest
+
+
+def _whole_part(job: _Transfer, offset: int, etag: str | None, refused: APIError) -> _Received:
+    """After a 416: the `.part` is the whole file if the storage's size under `etag` is
+    `offset` (a run stopped just before renaming it); otherwise it is dropped (_StartOver)."""
+    if _full_size(job.http, job.url, etag) != offset:
+        job.part.unlink(missing_ok=True)
+        raise _StartOver(
+            "The stored range no longer fits; starting over.", url=job.url
+        ) from refused
+    with open(job.part, "ab") as out:
+        _write(out, b"", job.part, flush=True)
+    job.resumed = True
+    return _Received(offset, hash_file(job.part)[1], etag, offset)
+
+
+def _promote_checked(job: _Transfer, got: _Received) -> TransferResult:
+    """Promote the `.part` to the target if its size is the file's (asked for with a 1-byte
+    request if the body did not announce it); else remove it and raise IntegrityError."""
+    total = got.total if got.total is not None else _full_size(job.http, job.url, got.etag)
+    if total is None or got.size != total:
+        job.part.unlink(missing_ok=True)
+        job.sidecar.unlink(missing_ok=True)
+        raise IntegrityError(
+            _size_problem(job.target, got.size, total), url=job.url, path=job.target
+        )
+    promote(job.part, job.target)
+    job.sidecar.unlink(missing_ok=True)
     return TransferResult(
-        path=target,
-        size=size,
-        sha256=digest.hexdigest(),
-        etag=etag,
-        bytes_received=progress.received,
-        resumed=progress.resumed,
+        path=job.target,
+        size=got.size,
+        sha256=got.digest.hexdigest(),
+        etag=got.etag,
+        bytes_received=job.received,
+        resumed=job.resumed,
     )
 
 
@@ -294,9 +350,11 @@ def _chunks(response: httpx.Response, chunk_size: int) -> Iterator[bytes]:
     """The body as stored (no content decoding), as it arrives, in pieces of <= chunk_size.
 
     Not buffered up to chunk_size, so bytes that arrived before a dropped connection are
-    written and a retry resumes after them.
+    written and a retry resumes after them. A body already read has no raw stream left: an
+    httpx.Response built with `content=` (as httpx.MockTransport handlers in the tests do)
+    reads it at once, so it is served from memory.
     """
-    if response.is_stream_consumed:  # e.g. built with content= by a test transport
+    if response.is_stream_consumed:
         yield from response.iter_bytes(chunk_size)
         return
     for piece in response.iter_raw():
