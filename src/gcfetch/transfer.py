@@ -7,6 +7,9 @@ then writes the new sidecar. A file is promoted only once its size matched the o
 or, if none was (chunked, or `bytes a-b/*`), the one a 1-byte request reports under the same
 ETag. A final path never holds a partial file. Memory use does not depend on the file size.
 
+`stream_file` is the `/media/` two-hop: the API origin (with the token) answers with a redirect
+to the storage, asked without the token; an expired signed link is renewed.
+
 Every storage request asks for `Accept-Encoding: identity`: the file's own bytes, never a
 compressed variant (a CDN may gzip JSON or CSV). A body that still arrives content-encoded is
 refused before anything is written (ContentEncodingRefused).
