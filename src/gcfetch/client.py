@@ -12,9 +12,9 @@ Differences from gcapi that a script could notice are deliberate and documented:
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -23,6 +23,7 @@ import httpx
 
 from gcfetch import config, models, resources, transfer
 from gcfetch.errors import ConfigurationError
+from gcfetch.files import atomic_write
 from gcfetch.http import HttpSession
 from gcfetch.paths import contained_target, split_relative
 from gcfetch.retry import RetryPolicy
@@ -165,12 +166,33 @@ class Client:
         if target.exists():
             raise FileExistsError(f"{target} already exists; remove it or pick another place.")
         if super_kind == "value":
-            _write_atomically(target, json.dumps(value.value, indent=2).encode())
+            atomic_write(target, json.dumps(value.value, indent=2))
         else:
             if not value.file:
                 raise ValueError(f"Socket value {value.pk} ({socket.slug}) has no file URL.")
-            transfer.download(self.http, value.file, target)
+            self.download_file(value.file, target)
         return [target]
+
+    def download_file(
+        self,
+        url: str,
+        target: str | Path,
+        *,
+        on_bytes: Callable[[int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> transfer.TransferResult:
+        """Download the file behind a `/media/` URL to `target`, atomically and resumably.
+
+        See `gcfetch.transfer.download`: `<target>.part` is resumed, the size is checked and
+        `on_bytes` is called with each chunk's length; setting `cancel` stops it (the `.part`
+        is kept) with TransferCancelled.
+        """
+        return transfer.download(self.http, url, Path(target), on_bytes=on_bytes, cancel=cancel)
+
+    def file_size(self, url: str) -> tuple[int | None, str | None]:
+        """(full size, or None if the storage does not tell it; ETag) of the file behind a
+        `/media/` URL, from one 1-byte ranged request."""
+        return transfer.remote_size(self.http, url)
 
 
 def _checked_target(directory: Path, relative_path: str, is_directory: bool) -> Path:
@@ -179,18 +201,3 @@ def _checked_target(directory: Path, relative_path: str, is_directory: bool) -> 
     parts = split_relative(relative_path, is_directory=is_directory)
     contained_target(directory.resolve(), parts, shown=relative_path)
     return directory.joinpath(*parts)
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    """Write to a temporary file beside `target`, fsync, then rename onto it."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

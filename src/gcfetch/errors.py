@@ -9,6 +9,7 @@
     │   └── UnexpectedResponse  2xx, but not JSON or not the expected shape (names the field)
     ├── MultipleObjectsReturned
     ├── TransferError           connection dropped, truncated body, after retries
+    │   ├── BodyBrokeOff        a streamed body stopped before its end: resumable
     │   ├── IntegrityError      size / checksum mismatch
     │   └── TransferCancelled   the caller cancelled; the .part file is kept
     └── UnsafePathError         a server-supplied path would escape the destination
@@ -82,6 +83,10 @@ class TransferError(GCFetchError):
         super().__init__(message)
         self.url = url
         self.path = path
+
+
+class BodyBrokeOff(TransferError):
+    """A streamed body stopped before its end (dropped, cut short or stalled): resumable."""
 
 
 class IntegrityError(TransferError):

@@ -7,6 +7,9 @@ then writes the new sidecar. A file is promoted only once its size matched the o
 or, if none was (chunked, or `bytes a-b/*`), the one a 1-byte request reports under the same
 ETag. A final path never holds a partial file. Memory use does not depend on the file size.
 
+`stream_file` is the `/media/` two-hop: the API origin (with the token) answers with a redirect
+to the storage, asked without the token; an expired signed link is renewed.
+
 Every storage request asks for `Accept-Encoding: identity`: the file's own bytes, never a
 compressed variant (a CDN may gzip JSON or CSV). A body that still arrives content-encoded is
 refused before anything is written (ContentEncodingRefused).
@@ -14,7 +17,6 @@ refused before anything is written (ContentEncodingRefused).
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import hashlib
 import json
@@ -22,16 +24,29 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 import httpx
 
 from gcfetch import config
-from gcfetch.errors import APIError, IntegrityError, TransferCancelled, TransferError
-from gcfetch.http import BodyBrokeOff, HttpSession, display_url
+from gcfetch.api_errors import raise_for_status
+from gcfetch.auth import check_url, display_url, origin_of
+from gcfetch.errors import (
+    APIError,
+    BodyBrokeOff,
+    IntegrityError,
+    TransferCancelled,
+    TransferError,
+)
+from gcfetch.files import hash_file, promote
+from gcfetch.http import HttpSession, reading_body
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +56,9 @@ _IDENTITY = {"Accept-Encoding": "identity"}
 
 @dataclass(frozen=True)
 class TransferResult:
+    """A file in place: its size and sha256, the storage's ETag, the bytes this call received
+    and whether bytes left by an earlier attempt or run were kept."""
+
     path: Path
     size: int
     sha256: str
@@ -58,9 +76,34 @@ class _StartOver(TransferError):
 
 
 @dataclass
-class _Progress:
-    received: int = 0
-    resumed: bool = False
+class _Transfer:
+    """One download's fixed inputs and its progress across attempts."""
+
+    http: HttpSession
+    url: str
+    target: Path
+    on_bytes: Callable[[int], None] | None
+    cancel: threading.Event | None
+    chunk_size: int
+    received: int = 0  # body bytes received, all attempts together
+    resumed: bool = False  # bytes an earlier attempt or run left in the `.part` were kept
+
+    @property
+    def part(self) -> Path:
+        return self.target.with_name(self.target.name + ".part")
+
+    @property
+    def sidecar(self) -> Path:
+        return self.target.with_name(self.target.name + ".part.json")
+
+
+class _Received(NamedTuple):
+    """What the `.part` holds after an attempt, and what the storage said of the file."""
+
+    size: int
+    digest: _Hash
+    etag: str | None
+    total: int | None  # the full size announced, None if not announced
 
 
 def download(
@@ -82,105 +125,175 @@ def download(
     `cancel` is set (the `.part` is kept), TransferError for a full disk or a transfer that
     keeps breaking off.
     """
-    target = Path(target)
-    part = target.with_name(target.name + ".part")
-    progress = _Progress()
+    job = _Transfer(http, url, Path(target), on_bytes, cancel, chunk_size)
     for attempt in range(config.MAX_RESUMES + 1):
-        before = progress.received
+        before = job.received
         try:
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                return _attempt(http, url, target, part, progress, on_bytes, cancel, chunk_size)
-            except OSError as exc:
-                if exc.errno == errno.ENOSPC:
-                    raise _no_space(part) from exc
-                raise
+            return _attempt(job)
         except (IntegrityError, TransferCancelled):
             raise
         except TransferError as exc:
             # A body that broke off is tried again even without new bytes (e.g. a read
             # timeout before the first byte); other errors only if bytes arrived.
-            moved_on = progress.received > before or isinstance(exc, (_StartOver, BodyBrokeOff))
+            moved_on = job.received > before or isinstance(exc, (_StartOver, BodyBrokeOff))
             if attempt == config.MAX_RESUMES or not moved_on:
                 raise
             logger.debug("resuming %s after: %s", display_url(url), exc)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _attempt(
-    http: HttpSession,
-    url: str,
-    target: Path,
-    part: Path,
-    progress: _Progress,
-    on_bytes: Callable[[int], None] | None,
-    cancel: threading.Event | None,
-    chunk_size: int,
-) -> TransferResult:
-    sidecar = part.with_name(part.name + ".json")
-    offset = part.stat().st_size if part.exists() else 0
-    etag = _read_etag(sidecar, url) if offset else None
-    ranged = bool(offset and etag)
-    headers = {**_IDENTITY, "Range": f"bytes={offset}-", "If-Range": etag} if ranged else _IDENTITY
+def _attempt(job: _Transfer) -> TransferResult:
+    """One try: fill the `.part` (resumed where possible), check its size, promote it.
+
+    A full disk anywhere in it becomes a TransferError naming the directory.
+    """
     try:
-        with http.stream_file(url, headers=headers) as response:
-            _refuse_encoded(response, target, url)
-            start, total = _placement(response)
-            append = ranged and response.status_code == 206
-            if start != (offset if append else 0):
-                part.unlink(missing_ok=True)
-                raise _StartOver(f"The storage sent bytes from {start}, not {offset}.", url=url)
-            etag = response.headers.get("ETag")
-            with open(part, "ab" if append else "wb") as out:
-                # "wb" has emptied an old .part; only now may the sidecar name the new version
-                # (the other way round, a kill in between left old bytes under the new ETag).
-                # A resume keeps the sidecar: rewriting it could lose it to a kill.
-                if not append:
-                    _write_json(sidecar, {"etag": etag, "url": url})
-                digest = _hash_existing(part) if append else hashlib.sha256()
-                progress.resumed = progress.resumed or (append and offset > 0)
-                for chunk in _chunks(response, chunk_size):
-                    if cancel is not None and cancel.is_set():
-                        raise TransferCancelled(
-                            f"Download of {target.name} cancelled; {part} kept for a resume.",
-                            url=url,
-                            path=target,
-                        )
-                    _write(out, chunk, part)
-                    digest.update(chunk)
-                    progress.received += len(chunk)
-                    if on_bytes is not None:
-                        on_bytes(len(chunk))
-                _write(out, b"", part, flush=True)
-                size = out.tell()
+        job.target.parent.mkdir(parents=True, exist_ok=True)
+        return _promote_checked(job, _receive(job))
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise _no_space(job.part) from exc
+        raise
+
+
+def _receive(job: _Transfer) -> _Received:
+    """Fill the `.part`: continue it with Range and If-Range when its sidecar names an ETag,
+    else write it anew; a 416 to a Range means it may already hold the whole file."""
+    offset = job.part.stat().st_size if job.part.exists() else 0
+    etag = _read_etag(job.sidecar, job.url) if offset else None
+    try:
+        return _stream_into_part(job, offset, etag)
     except APIError as exc:
         if exc.status_code != 416 or not offset:
             raise
-        if _full_size(http, url, etag) != offset:
-            part.unlink(missing_ok=True)
-            raise _StartOver("The stored range no longer fits; starting over.", url=url) from exc
-        # The .part already holds the whole file (a run stopped just before renaming it).
-        with open(part, "ab") as out:
-            _write(out, b"", part, flush=True)
-        digest, size, total = _hash_existing(part), offset, offset
-        progress.resumed = True
-    if total is None:  # no Content-Length, or a Content-Range total of `*`: ask for it
-        total = _full_size(http, url, etag)
-    if total is None or size != total:
-        part.unlink(missing_ok=True)
-        sidecar.unlink(missing_ok=True)
-        raise IntegrityError(_size_problem(target, size, total), url=url, path=target)
-    os.replace(part, target)
-    _fsync_directory(target.parent)
-    sidecar.unlink(missing_ok=True)
+        return _whole_part(job, offset, etag, exc)
+
+
+def _stream_into_part(job: _Transfer, offset: int, etag: str | None) -> _Received:
+    """Ask for the bytes from `offset` (ranged only if `etag` is known) and write them: appended
+    to the `.part` if the answer is a 206 starting there, else into an emptied `.part`."""
+    ranged = bool(offset and etag)
+    headers = {**_IDENTITY, "Range": f"bytes={offset}-", "If-Range": etag} if ranged else _IDENTITY
+    with stream_file(job.http, job.url, headers=headers) as response:
+        _refuse_encoded(response, job.target, job.url)
+        start, total = _placement(response)
+        append = ranged and response.status_code == 206
+        if start != (offset if append else 0):
+            job.part.unlink(missing_ok=True)
+            raise _StartOver(f"The storage sent bytes from {start}, not {offset}.", url=job.url)
+        etag = response.headers.get("ETag")
+        size, digest = _write_part(job, response, append, etag)
+    return _Received(size, digest, etag, total)
+
+
+def _write_part(
+    job: _Transfer, response: httpx.Response, append: bool, etag: str | None
+) -> tuple[int, _Hash]:
+    """Write the body into the `.part` (after its bytes if `append`), fsynced; (size, sha256)."""
+    with open(job.part, "ab" if append else "wb") as out:
+        # "wb" has emptied an old .part; only now may the sidecar name the new version
+        # (the other way round, a kill in between left old bytes under the new ETag).
+        # A resume keeps the sidecar: rewriting it could lose it to a kill.
+        if not append:
+            _write_json(job.sidecar, {"etag": etag, "url": job.url})
+        digest = hash_file(job.part)[1] if append else hashlib.sha256()
+        job.resumed = job.resumed or append
+        for chunk in _chunks(response, job.chunk_size):
+            if job.cancel is not None and job.cancel.is_set():
+                raise TransferCancelled(
+                    f"Download of {job.target.name} cancelled; {job.part} kept for a resume.",
+                    url=job.url,
+                    path=job.target,
+                )
+            _write(out, chunk, job.part)
+            digest.update(chunk)
+            job.received += len(chunk)
+            if job.on_bytes is not None:
+                job.on_bytes(len(chunk))
+        _write(out, b"", job.part, flush=True)
+        return out.tell(), digest
+
+
+def _whole_part(job: _Transfer, offset: int, etag: str | None, refused: APIError) -> _Received:
+    """After a 416: the `.part` is the whole file if the storage's size under `etag` is
+    `offset` (a run stopped just before renaming it); otherwise it is dropped (_StartOver)."""
+    if _full_size(job.http, job.url, etag) != offset:
+        job.part.unlink(missing_ok=True)
+        raise _StartOver(
+            "The stored range no longer fits; starting over.", url=job.url
+        ) from refused
+    with open(job.part, "ab") as out:
+        _write(out, b"", job.part, flush=True)
+    job.resumed = True
+    return _Received(offset, hash_file(job.part)[1], etag, offset)
+
+
+def _promote_checked(job: _Transfer, got: _Received) -> TransferResult:
+    """Promote the `.part` to the target if its size is the file's (asked for with a 1-byte
+    request if the body did not announce it); else remove it and raise IntegrityError."""
+    total = got.total if got.total is not None else _full_size(job.http, job.url, got.etag)
+    if total is None or got.size != total:
+        job.part.unlink(missing_ok=True)
+        job.sidecar.unlink(missing_ok=True)
+        raise IntegrityError(
+            _size_problem(job.target, got.size, total), url=job.url, path=job.target
+        )
+    promote(job.part, job.target)
+    job.sidecar.unlink(missing_ok=True)
     return TransferResult(
-        path=target,
-        size=size,
-        sha256=digest.hexdigest(),
-        etag=etag,
-        bytes_received=progress.received,
-        resumed=progress.resumed,
+        path=job.target,
+        size=got.size,
+        sha256=got.digest.hexdigest(),
+        etag=got.etag,
+        bytes_received=job.received,
+        resumed=job.resumed,
     )
+
+
+@contextmanager
+def stream_file(
+    http: HttpSession, media_url: str, *, headers: Mapping[str, str] | None = None
+) -> Iterator[httpx.Response]:
+    """Yield the streamed storage response (200 or 206) for a `/media/` URL.
+
+    The first hop goes to the API origin with the token and is not followed automatically;
+    the `Location` is then fetched without the token, with `headers` (e.g. Range). A 403
+    from another origin (an expired signed link) is renewed by asking `media_url` again.
+    Other non-2xx answers raise (gcfetch.api_errors); a body that breaks off while the block
+    reads it raises BodyBrokeOff. One connection slot of `http` is held for the whole block,
+    so the caller reads the body inside it; the response is closed at its end.
+    """
+    with http.slot():
+        response = _storage_response(http, media_url, headers)
+        with reading_body(response, media_url):
+            if not response.is_success:
+                response.read()
+                raise_for_status(response)
+            yield response
+
+
+def _storage_response(
+    http: HttpSession, media_url: str, headers: Mapping[str, str] | None
+) -> httpx.Response:
+    """The streamed answer behind `media_url`: its redirect followed once, without the token;
+    a link the storage refuses (403 from another origin) renewed up to MAX_LINK_RENEWALS."""
+    target = check_url(media_url, http.base_url)
+    renewals = 0
+    while True:
+        first = http.send("GET", target, stream=True)
+        if not first.is_redirect:
+            return first
+        first.read()  # the empty redirect body: read, so the connection is reused
+        first.close()
+        storage_url = first.request.url.join(first.headers["Location"])
+        response = http.send("GET", storage_url, headers=headers, stream=True)
+        expired = response.status_code == 403 and origin_of(storage_url) != http.api_origin
+        if not expired or renewals == config.MAX_LINK_RENEWALS:
+            return response
+        response.read()
+        response.close()
+        renewals += 1
+        logger.debug("storage link refused (403); asking %s again", display_url(media_url))
 
 
 def _size_problem(target: Path, size: int, total: int | None) -> str:
@@ -203,7 +316,7 @@ def remote_size(http: HttpSession, url: str) -> tuple[int | None, str | None]:
 
     The size is None for a content-encoded answer too: its length is not the file's.
     """
-    with http.stream_file(url, headers={**_IDENTITY, "Range": "bytes=0-0"}) as response:
+    with stream_file(http, url, headers={**_IDENTITY, "Range": "bytes=0-0"}) as response:
         size = None if _content_encoding(response) else _placement(response)[1]
         return size, response.headers.get("ETag")
 
@@ -240,9 +353,11 @@ def _chunks(response: httpx.Response, chunk_size: int) -> Iterator[bytes]:
     """The body as stored (no content decoding), as it arrives, in pieces of <= chunk_size.
 
     Not buffered up to chunk_size, so bytes that arrived before a dropped connection are
-    written and a retry resumes after them.
+    written and a retry resumes after them. A body already read has no raw stream left: an
+    httpx.Response built with `content=` (as httpx.MockTransport handlers in the tests do)
+    reads it at once, so it is served from memory.
     """
-    if response.is_stream_consumed:  # e.g. built with content= by a test transport
+    if response.is_stream_consumed:
         yield from response.iter_bytes(chunk_size)
         return
     for piece in response.iter_raw():
@@ -287,14 +402,6 @@ def _no_space(part: Path) -> TransferError:
     )
 
 
-def _hash_existing(part: Path) -> hashlib._Hash:
-    digest = hashlib.sha256()
-    with open(part, "rb") as existing:
-        while block := existing.read(config.CHUNK_SIZE):
-            digest.update(block)
-    return digest
-
-
 def _read_etag(sidecar: Path, url: str) -> str | None:
     """The ETag recorded for this `.part`, if it was recorded for the same URL."""
     try:
@@ -309,13 +416,3 @@ def _read_etag(sidecar: Path, url: str) -> str | None:
 
 def _write_json(path: Path, record: dict[str, object]) -> None:
     path.write_text(json.dumps(record))
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename durable where the platform allows it (not on Windows)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

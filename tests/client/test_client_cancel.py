@@ -13,6 +13,7 @@ import pytest
 
 from gcfetch import ConfigurationError, TransferCancelled
 from gcfetch.http import HttpSession
+from gcfetch.transfer import stream_file
 
 API = "https://gc.example.org/api/v1/"
 MEDIA = "https://gc.example.org/media/images/file.mha"
@@ -68,7 +69,7 @@ def test_stream_file_raises_transfer_cancelled_promptly_when_waiting_for_a_conne
     cancel = threading.Event()
     with ExitStack() as held, http.cancelled_by(cancel):
         while True:  # take every connection slot
-            thread, raised = _outcome_of(lambda: held.enter_context(http.stream_file(MEDIA)))
+            thread, raised = _outcome_of(lambda: held.enter_context(stream_file(http, MEDIA)))
             thread.join(1.0)
             if thread.is_alive():
                 break

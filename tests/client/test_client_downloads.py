@@ -14,11 +14,11 @@ import httpx
 import pytest
 
 from gcfetch import Client, ConfigurationError, ObjectNotFound
-from gcfetch.http import origin_of
+from gcfetch.auth import origin_of
 from gcfetch.models import Job, SocketValue
 from gcfetch.sandbox import Sandbox
 from gcfetch.sandbox.demo import DemoInfo
-from gcfetch.transfer import download
+from gcfetch.transfer import download, stream_file
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def _output(job: Job, slug: str) -> SocketValue:
 
 
 def _storage_bytes(client: Client, media_url: str) -> bytes:
-    with client.http.stream_file(media_url) as response:
+    with stream_file(client.http, media_url) as response:
         return response.read()
 
 

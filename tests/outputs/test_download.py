@@ -14,6 +14,7 @@ from gcfetch.errors import ConfigurationError, ObjectNotFound
 from gcfetch.outputs import download_outputs
 from gcfetch.outputs.destination import destination_lock
 from gcfetch.sandbox import tables
+from gcfetch.transfer import stream_file
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +87,7 @@ def test_download_outputs_copies_file_outputs_byte_for_byte_when_json(
         data = (out / rec["path"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == rec["sha256"]
         assert len(data) == rec["size"]
-        with editor_client.http.stream_file(rec["url"]) as response:
+        with stream_file(editor_client.http, rec["url"]) as response:
             assert response.read() == data
 
 

@@ -24,6 +24,7 @@ from gcfetch.errors import GCFetchError
 from gcfetch.sandbox import Sandbox
 from gcfetch.sandbox.demo import DemoInfo
 from gcfetch.sandbox.faults import Fault, FaultSettings
+from gcfetch.transfer import stream_file
 
 
 class _Recorder(BaseHTTPRequestHandler):
@@ -147,7 +148,7 @@ def test_client_sends_no_token_when_location_points_to_third_origin(
     transport = _RedirectingTransport(f"{origin}/file?sig=1")
     with make_client(faulty, demo, transport=transport) as client:
         media = faulty.settings.api_origin + "/media/elsewhere"
-        with client.http.stream_file(media) as response:
+        with stream_file(client.http, media) as response:
             assert response.read() == b"ok"
         followed = client(url=media, follow_redirects=True)
     assert followed.content == b"ok"

@@ -9,7 +9,6 @@ after any interruption they describe only files that really exist.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import logging
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gcfetch.errors import GCFetchError, UnsafePathError
+from gcfetch.files import atomic_write
 from gcfetch.paths import split_relative
 
 if TYPE_CHECKING:
@@ -35,35 +35,6 @@ RESULTS_NAME = "results.csv"
 FLUSH_INTERVAL = 2.0
 FIXED_COLUMNS = ("job", "algorithm_image", "status")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temp file, fsync and os.replace.
-
-    On failure (e.g. a full disk) the temp file is removed, `path` keeps its old content and a
-    GCFetchError names the directory.
-    """
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with tmp.open("w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise _cannot_write(path, exc) from exc
-
-
-def file_digest(path: Path) -> tuple[int, str]:
-    """Size and sha256 of a file on disk, read in chunks."""
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(1024 * 1024):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
 
 
 @dataclass(frozen=True, slots=True)  # slots: every earlier record is kept in memory
@@ -244,8 +215,16 @@ class Manifest:
                     except ValueError:
                         continue
                     latest[rec.path] = rec.to_json()
-        atomic_write_text(self.path, "".join(f"{line}\n" for line in latest.values()))
+        _write_whole(self.path, "".join(f"{line}\n" for line in latest.values()))
         self._damaged = self._repeated = False
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Replace `path` atomically (gcfetch.files); a failure (full disk) names the directory."""
+    try:
+        atomic_write(path, text)
+    except OSError as exc:
+        raise _cannot_write(path, exc) from exc
 
 
 def _cannot_write(path: Path, exc: OSError) -> GCFetchError:
@@ -297,4 +276,4 @@ class ResultsTable:
             writer.writeheader()
             for pk in self._rows:
                 writer.writerow(self._rows[pk])
-            atomic_write_text(self.path, buffer.getvalue())
+            _write_whole(self.path, buffer.getvalue())

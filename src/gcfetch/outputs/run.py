@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -24,14 +23,14 @@ from typing import TYPE_CHECKING
 
 from gcfetch import config
 from gcfetch.errors import GCFetchError, TransferCancelled
+from gcfetch.files import atomic_write, sha256_file
 from gcfetch.outputs import events
 from gcfetch.outputs.destination import destination_lock, prepare_destination
-from gcfetch.outputs.manifest import Manifest, ManifestRecord, ResultsTable, file_digest
+from gcfetch.outputs.manifest import Manifest, ManifestRecord, ResultsTable
 from gcfetch.outputs.plan import Planner, Task, failure
 from gcfetch.outputs.select import select_jobs
 from gcfetch.outputs.summary import DownloadSummary, Failure
 from gcfetch.resources import Malformed
-from gcfetch.transfer import download, remote_size
 
 if TYPE_CHECKING:
     from gcfetch.client import Client
@@ -302,7 +301,7 @@ class _Run:
         else:
             if not url:
                 return None
-            size, etag = remote_size(self.client.http, url)
+            size, etag = self.client.file_size(url)
             on_disk = path.stat().st_size
             if size is None or size != on_disk:
                 logger.info("%s: %d bytes on disk, the server has %s", path, on_disk, size)
@@ -321,7 +320,7 @@ class _Run:
     def _record_of(
         self, task: Task, path: Path, url: str | None, etag: str | None = None
     ) -> ManifestRecord:
-        size, sha256 = file_digest(path)
+        size, sha256 = sha256_file(path)
         return ManifestRecord(
             job=task.job_pk,
             socket=task.socket_slug,
@@ -334,14 +333,9 @@ class _Run:
         )
 
     def _write_value(self, task: Task) -> ManifestRecord:
-        part = task.target.with_name(task.target.name + ".part")
+        part = task.target.with_name(task.target.name + ".part")  # a name the planner reserved
         try:
-            task.target.parent.mkdir(parents=True, exist_ok=True)
-            with part.open("w", encoding="utf-8") as handle:
-                json.dump(task.value, handle, indent=2)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(part, task.target)
+            atomic_write(task.target, json.dumps(task.value, indent=2), temp=part)
         except OSError as exc:
             raise GCFetchError(
                 f"cannot write {task.target.name} in {task.target.parent}: {exc.strerror}"
@@ -351,9 +345,7 @@ class _Run:
     def _fetch(self, task: Task, url: str | None, target: Path) -> tuple[ManifestRecord, int]:
         if not url:
             raise GCFetchError(f"the server gave no URL for output {task.socket_slug!r}")
-        result = download(
-            self.client.http, url, target, on_bytes=self._on_bytes, cancel=self.cancel
-        )
+        result = self.client.download_file(url, target, on_bytes=self._on_bytes, cancel=self.cancel)
         rec = ManifestRecord(
             job=task.job_pk,
             socket=task.socket_slug,
