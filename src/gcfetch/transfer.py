@@ -371,7 +371,8 @@ def _placement(response: httpx.Response) -> tuple[int, int | None]:
         match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", "").strip())
         if match is None:
             raise TransferError(
-                "The storage answered 206 without a usable Content-Range.", url=str(response.url)
+                "The storage answered 206 without a usable Content-Range.",
+                url=display_url(response.url),
             )
         total = None if match.group(3) == "*" else int(match.group(3))
         return int(match.group(1)), total
