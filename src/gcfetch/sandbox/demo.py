@@ -70,7 +70,7 @@ SOCKETS: tuple[tuple[str, str, str, str, str], ...] = (
     ("predictions", "Predictions", "Anything", "File", "predictions.json"),
 )
 
-# slug, title, public, input socket, output sockets, version count, tarball for version n
+# slug, title, public, input socket, output sockets, version count
 ALGORITHMS: tuple[tuple[str, str, bool, str, tuple[str, ...], int], ...] = (
     (
         "lung-nodule-detector",

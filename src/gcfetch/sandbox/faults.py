@@ -9,21 +9,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 Origin = Literal["api", "storage"]
 Kind = Literal["status", "expired", "drop", "short", "slow", "etag", "changed", "gzip", "nolength"]
-KINDS: tuple[str, ...] = (
-    "status",
-    "expired",
-    "drop",
-    "short",
-    "slow",
-    "etag",
-    "changed",
-    "gzip",
-    "nolength",
-)
+KINDS: tuple[str, ...] = get_args(Kind)
 FAULT_STATUSES = frozenset({429, 500, 502, 503, 504, 507})
 BODY_KINDS = ("drop", "short", "slow", "etag", "changed", "gzip", "nolength")
 GZIP_SUFFIXES = (".json", ".csv", ".pdf")

@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import socket
 import threading
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -146,13 +147,12 @@ class Sandbox:
                 sock.close()
 
     def _wait_started(self) -> None:
-        deadline = threading.Event()
         for _ in range(int(_START_TIMEOUT / 0.01)):
             if all(s.started for s in self._servers):
                 return
             if self._error is not None or not self._thread or not self._thread.is_alive():
                 break
-            deadline.wait(0.01)
+            time.sleep(0.01)
         self.stop()
         raise RuntimeError(f"sandbox did not start: {self._error!r}")
 

@@ -93,10 +93,5 @@ def can_view_socket_value(session: Session, user: User | None, value_pk: int) ->
     return session.scalar(query.limit(1)) is not None
 
 
-def can_view_interfaces(user: User | None) -> bool:
-    """Every non-anonymous user sees every socket."""
-    return user is not None
-
-
 def _editable_algorithm_pks(user: User) -> Select[tuple[str]]:
     return select(algorithm_editors.c.algorithm_pk).where(algorithm_editors.c.user_id == user.id)

@@ -143,7 +143,9 @@ def storage_router() -> APIRouter:
     router = APIRouter()
 
     @router.api_route("/{key:path}", methods=["GET", "HEAD"], include_in_schema=False)
-    async def blob(key: str, request: Request, settings: SettingsDep) -> Response:
+    def blob(key: str, request: Request, settings: SettingsDep) -> Response:
+        """Plain `def`: FastAPI runs it in its thread pool, so reading (and the fault copies'
+        writing) of whole files never blocks the event loop both origins share."""
         return serve_blob(request, settings, key)
 
     return router
