@@ -115,7 +115,6 @@ def outputs_command(
                 jobs=job,
                 output_directory=output,
                 statuses=tuple(status or ("Succeeded",)),
-                workers=workers,
                 on_progress=view,
                 cancel=cancel,
                 dry_run=dry_run,

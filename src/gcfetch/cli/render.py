@@ -21,6 +21,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from gcfetch.models import pk_from_url
 from gcfetch.outputs import events
 
 if TYPE_CHECKING:
@@ -164,7 +165,7 @@ def render_jobs(console: Console, jobs: Iterable[Job], statuses: set[str] | None
         counts[job.status] += 1
         if statuses and job.status not in statuses:
             continue
-        image = job.algorithm_image.rstrip("/").rsplit("/", 1)[-1][:8]
+        image = pk_from_url(job.algorithm_image)[:8]
         outputs = str(len(job.outputs))
         table.add_row(job.pk, job.status, image, outputs, _run_time(job.exec_duration))
     console.print(table)

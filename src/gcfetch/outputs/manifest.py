@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gcfetch.errors import GCFetchError, UnsafePathError
+from gcfetch.models import pk_from_url
 from gcfetch.paths import split_relative
 
 if TYPE_CHECKING:
@@ -276,7 +277,7 @@ class ResultsTable:
     def add(self, job: Job) -> None:
         row = {
             "job": job.pk,
-            "algorithm_image": job.algorithm_image.rstrip("/").rsplit("/")[-1],
+            "algorithm_image": pk_from_url(job.algorithm_image),
             "status": job.status,
         }
         for value in job.outputs:

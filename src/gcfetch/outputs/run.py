@@ -2,11 +2,12 @@
 
 The calling thread lists jobs lazily (page by page) and submits each output as soon as its job
 is listed, so transfers overlap with the listing. At most `workers` outputs run at once, on the
-client's one connection pool. Recorded outputs whose files still have their recorded size are
-skipped without any request. A file found at its final path without a record (left by gcapi, a
-copy cut short, a lost manifest line) is kept only once confirmed: its size equals the server's
-(one 1-byte ranged request), or for a value its content equals what would be written;
-otherwise it is written again through the normal atomic transfer.
+client's one connection pool, whose size (`Client.max_concurrent_downloads`) bounds `workers`.
+Recorded outputs whose files still have their recorded size are skipped without any request.
+A file found at its final path without a record (left by gcapi, a copy cut short, a lost
+manifest line) is kept only once confirmed: its size equals the server's (one 1-byte ranged
+request), or for a value its content equals what would be written; otherwise it is written
+again through the normal atomic transfer.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gcfetch import config
 from gcfetch.errors import GCFetchError, TransferCancelled
 from gcfetch.outputs import events
 from gcfetch.outputs.destination import destination_lock, prepare_destination
@@ -50,7 +50,7 @@ def download_outputs(
     jobs: Iterable[str] | None = None,
     output_directory: Path | str,
     statuses: Iterable[str] = ("Succeeded",),
-    workers: int = config.DEFAULT_WORKERS,
+    workers: int | None = None,
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     dry_run: bool = False,
@@ -63,9 +63,11 @@ def download_outputs(
     `.part` files resume. Setting `cancel` stops the run at once, waits included (retry
     backoff, Retry-After); the summary says `interrupted`. The client stays usable afterwards.
     Bad input (unknown slug/image/job, unusable directory, refused token) raises at once.
+
+    `workers` (outputs at once) defaults to the client's `max_concurrent_downloads`, which sizes
+    its connection pool; more workers than that are reduced to it, with a warning.
     """
-    if workers < 1:
-        raise ValueError("workers must be at least 1")
+    workers = _worker_count(client, workers)
     cancel = cancel or threading.Event()
     root = prepare_destination(output_directory, create=not dry_run)
     with client.http.cancelled_by(cancel):
@@ -82,6 +84,25 @@ def download_outputs(
         run = _Run(client, root, tuple(statuses), workers, on_progress, cancel, dry_run)
         with nullcontext() if dry_run else destination_lock(root):
             return run.execute(source.jobs)
+
+
+def _worker_count(client: Client, workers: int | None) -> int:
+    """`workers`, or the client's pool size if None or larger (warned: they would only wait)."""
+    pool = client.max_concurrent_downloads
+    if workers is None:
+        return pool
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    if workers > pool:
+        logger.warning(
+            "workers=%d exceeds the client's max_concurrent_downloads=%d; using %d (raise "
+            "max_concurrent_downloads on the Client for more)",
+            workers,
+            pool,
+            pool,
+        )
+        return pool
+    return workers
 
 
 class _Run:
