@@ -125,6 +125,7 @@ class _Run:
         self.summary = DownloadSummary(root, statuses, dry_run=dry_run)
         self._emit_to = on_progress
         self._lock = threading.Lock()
+        self._bytes = events.BytesBatcher(self.emit)
 
     def emit(self, event: events.ProgressEvent) -> None:
         if self._emit_to is not None:
@@ -241,6 +242,8 @@ class _Run:
         except Exception as exc:  # one output failing never stops the run
             logger.info("failed: %s: %s", task.relpath, exc)
             self._fail(failure(task.job_pk, task.socket_slug, task.relpath, exc))
+        finally:
+            self._bytes.flush()  # what arrived before a failure or cancel
 
     def _run_task(self, task: Task) -> None:
         done = self._already_done(task)
@@ -373,8 +376,9 @@ class _Run:
         if not url:
             raise GCFetchError(f"the server gave no URL for output {task.socket_slug!r}")
         result = download(
-            self.client.http, url, target, on_bytes=self._on_bytes, cancel=self.cancel
+            self.client.http, url, target, on_bytes=self._bytes.add, cancel=self.cancel
         )
+        self._bytes.flush()
         rec = ManifestRecord(
             job=task.job_pk,
             socket=task.socket_slug,
@@ -411,9 +415,6 @@ class _Run:
                 received += got
             records.append(rec)
         return records, received, kept
-
-    def _on_bytes(self, count: int) -> None:
-        self.emit(events.BytesReceived(count))
 
 
 def _holds_value(path: Path, value: object) -> bool:
