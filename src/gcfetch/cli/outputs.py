@@ -71,36 +71,34 @@ Examples:
 """
 
 
+JobOpt = Annotated[
+    list[str] | None, typer.Option("--job", "-j", metavar="PK", help="Job pk (repeatable).")
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="List what would be downloaded; write nothing.")
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")]
+
+
 def outputs_command(
     algorithm: AlgorithmOpt = None,
     algorithm_image: AlgorithmImageOpt = None,
-    job: Annotated[
-        list[str] | None,
-        typer.Option("--job", "-j", metavar="PK", help="Job pk (repeatable)."),
-    ] = None,
+    job: JobOpt = None,
     output: OutputDirOpt = Path("download"),
     status: StatusOpt = None,
     workers: WorkersOpt = config.DEFAULT_WORKERS,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="List what would be downloaded; write nothing.")
-    ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    dry_run: DryRunOpt = False,
+    quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
     token: TokenOpt = None,
     base_url: BaseUrlOpt = None,
 ) -> None:
+    """Check the selection, download with a progress view, report; Ctrl-C stops cleanly."""
     from gcfetch.outputs import download_outputs
 
     setup_logging(verbose)
     out, err = Console(), Console(stderr=True, soft_wrap=True)
-    if not (algorithm or algorithm_image or job):
-        usage_error(
-            err, "Select jobs with --algorithm SLUG, --algorithm-image PK or --job PK.", "outputs"
-        )
-    if job and (algorithm or algorithm_image):
-        usage_error(
-            err, "Use --job alone, or --algorithm / --algorithm-image, not both.", "outputs"
-        )
+    _check_selection(err, algorithm, algorithm_image, job)
     cancel = threading.Event()
 
     def run() -> DownloadSummary:
@@ -125,6 +123,20 @@ def outputs_command(
             _report(out, err, run_guarded(err, run), quiet=quiet, dry_run=dry_run)
     except KeyboardInterrupt:  # a second Ctrl-C
         _stop_now(err)
+
+
+def _check_selection(
+    err: Console, algorithm: str | None, algorithm_image: str | None, job: list[str] | None
+) -> None:
+    """Exit 2 unless jobs are selected one way: by algorithm / algorithm image, or by pk."""
+    if not (algorithm or algorithm_image or job):
+        usage_error(
+            err, "Select jobs with --algorithm SLUG, --algorithm-image PK or --job PK.", "outputs"
+        )
+    if job and (algorithm or algorithm_image):
+        usage_error(
+            err, "Use --job alone, or --algorithm / --algorithm-image, not both.", "outputs"
+        )
 
 
 def _report(

@@ -184,34 +184,48 @@ class _Run:
         pool: ThreadPoolExecutor,
         slots: threading.BoundedSemaphore,
     ) -> None:
+        """List the jobs; submit each selected job's outputs as soon as it is listed."""
         listed = 0
         for job in jobs:
             if self.cancel.is_set():
                 return
             listed += 1
-            if isinstance(job, Malformed):
-                self._malformed(job)
-                continue
-            self.summary.jobs_by_status[job.status] += 1
-            if job.status not in self.summary.statuses:
-                self.emit(events.JobListed(job.pk, job.status, selected=False, tasks=0))
-                continue
-            self.summary.selected_jobs += 1
-            tasks, refused = self.planner.plan_job(job)
-            if self.results is not None:
-                self.results.add(job)
-            self.emit(
-                events.JobListed(job.pk, job.status, selected=True, tasks=len(tasks) + len(refused))
-            )
-            for item in refused:
-                self._fail(item)
-            for task in tasks:
-                while not slots.acquire(timeout=0.1):
-                    if self.cancel.is_set():
-                        return
-                future: Future[None] = pool.submit(self._execute, task)
-                future.add_done_callback(lambda _: slots.release())
+            if not self._submit(self._plan(job), pool, slots):
+                return
         self.emit(events.ListingFinished(listed, self.summary.selected_jobs))
+
+    def _plan(self, job: Job | Malformed) -> list[Task]:
+        """Count the job by status; for a selected one, add its results row, fail its refused
+        outputs and return its tasks."""
+        if isinstance(job, Malformed):
+            self._malformed(job)
+            return []
+        self.summary.jobs_by_status[job.status] += 1
+        if job.status not in self.summary.statuses:
+            self.emit(events.JobListed(job.pk, job.status, selected=False, tasks=0))
+            return []
+        self.summary.selected_jobs += 1
+        tasks, refused = self.planner.plan_job(job)
+        if self.results is not None:
+            self.results.add(job)
+        self.emit(
+            events.JobListed(job.pk, job.status, selected=True, tasks=len(tasks) + len(refused))
+        )
+        for item in refused:
+            self._fail(item)
+        return tasks
+
+    def _submit(
+        self, tasks: list[Task], pool: ThreadPoolExecutor, slots: threading.BoundedSemaphore
+    ) -> bool:
+        """Submit each task once one of `slots` is free; False if cancelled while waiting."""
+        for task in tasks:
+            while not slots.acquire(timeout=0.1):
+                if self.cancel.is_set():
+                    return False
+            future: Future[None] = pool.submit(self._execute, task)
+            future.add_done_callback(lambda _: slots.release())
+        return True
 
     def _malformed(self, job: Malformed) -> None:
         """A job of the wrong shape fails alone (unless its raw status is not selected)."""
