@@ -18,7 +18,7 @@ TokenOpt = Annotated[
         "--token",
         envvar=config.TOKEN_ENV,
         show_default=False,
-        help=f"API token (create one at {config.API_TOKEN_HELP_URL}). "
+        help="API token (create one under Settings, API Tokens on grand-challenge.org). "
         f"Better: set {config.TOKEN_ENV}, so the token stays out of your shell history.",
     ),
 ]
@@ -64,6 +64,7 @@ WorkersOpt = Annotated[
     typer.Option(
         "--workers",
         "-w",
+        metavar="N",
         min=1,
         max=64,
         help="Files transferred at once (latency-bound work likes 8-16).",

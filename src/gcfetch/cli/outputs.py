@@ -39,36 +39,29 @@ from gcfetch.cli.render import ProgressView, render_failures, render_summary
 if TYPE_CHECKING:
     from gcfetch.outputs.summary import DownloadSummary
 
-OUTPUTS_HELP = """Download the outputs of an algorithm's jobs: fast, safe and resumable.
-
-Select jobs by algorithm slug (all its versions), by algorithm image pk (one version), or by
-job pk (repeat --job). Only Succeeded jobs are downloaded unless --status says otherwise; the
-others are counted in the summary.
-
-Files land as the official client lays them out: DIR/<job pk>/<socket relative path>, images as
-DIR/<job pk>/<image dir>/<image pk>.mha, values as JSON. DIR/manifest.jsonl records every file
-(size, sha256, ETag, source URL); DIR/results.csv has one row per job with its value outputs.
-
-Run the same command again at any time: finished files are skipped without any request, a
-half-downloaded file continues where it stopped, and new jobs are picked up. Ctrl-C stops
-within 3 seconds, also while waiting to retry, and keeps everything done so far. A download
-stuck on a silent server ends at its read timeout, or at once on a second Ctrl-C.
-
-Exit codes: 0 all done, 1 some outputs failed (listed), 2 bad input or configuration,
-130 interrupted.
-
-Examples:
-
-  export GRAND_CHALLENGE_AUTHORIZATION=<your token>
-
-  gcfetch outputs --algorithm lung-nodule-detector -o download/
-
-  gcfetch outputs --algorithm lung-nodule-detector --algorithm-image <PK> --status Failed
-
-  gcfetch outputs --job <PK> --job <PK> -o download/ --workers 16
-
-  gcfetch outputs -a lung-nodule-detector --dry-run
-"""
+OUTPUTS_HELP = (
+    "Download the outputs of an algorithm's jobs: fast, safe and resumable.\n\n"
+    "Select jobs by algorithm slug (all its versions), by algorithm image pk (one version), or "
+    "by job pk (repeat --job). Only Succeeded jobs are downloaded unless --status says "
+    "otherwise; the others are counted in the summary.\n\n"
+    "Files land as the official client lays them out: DIR/<job pk>/<socket relative path>, "
+    "images as DIR/<job pk>/<image dir>/<image pk>.mha, values as JSON. DIR/manifest.jsonl "
+    "records every file (size, sha256, ETag, source URL); DIR/results.csv has one row per job "
+    "with its value outputs.\n\n"
+    "Run the same command again at any time: finished files are skipped without any request, "
+    "a half-downloaded file continues where it stopped, and new jobs are picked up. Ctrl-C "
+    "stops within 3 seconds, also while waiting to retry, and keeps everything done so far. A "
+    "download stuck on a silent server ends at its read timeout, or at once on a second "
+    "Ctrl-C.\n\n"
+    "Exit codes: 0 all done, 1 some outputs failed (listed), 2 bad input or configuration, 130 "
+    "interrupted.\n\n"
+    "Examples:\n\n"
+    "export GRAND_CHALLENGE_AUTHORIZATION=<your token>\n\n"
+    "gcfetch outputs --algorithm lung-nodule-detector -o download/\n\n"
+    "gcfetch outputs -a lung-nodule-detector -i <PK> --status Failed\n\n"
+    "gcfetch outputs --job <PK> --job <PK> -o download/ --workers 16\n\n"
+    "gcfetch outputs -a lung-nodule-detector --dry-run"
+)
 
 
 JobOpt = Annotated[
