@@ -34,8 +34,9 @@ def normalise_token(token: str | None) -> str:
     token = config.resolve(token, config.TOKEN_ENV)
     if not token or not token.strip():
         raise ConfigurationError(
-            f"No API token: pass token= or set {config.TOKEN_ENV} to a personal API token "
-            f"(create one at {config.API_TOKEN_HELP_URL})."
+            f"No API token: set {config.TOKEN_ENV} to a personal API token (create one at "
+            f"{config.API_TOKEN_HELP_URL}), or pass it as token= (Python) or --token (command "
+            "line)."
         )
     words = re.sub(" +", " ", token).strip().split(" ")
     if len(words) not in (1, 2):

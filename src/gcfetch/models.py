@@ -15,6 +15,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, model_validator
 
 
+def pk_from_url(url: str) -> str:
+    """The pk at the end of an API URL such as `.../algorithms/images/<pk>/`."""
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
 class Model(BaseModel):
     """Base: unknown fields ignored; attribute access, and deprecated item access."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar, overload
 
@@ -260,10 +261,10 @@ class Images(Resource[models.Image]):
         *,
         output_directory: str | Path | None = None,
         filename: str | Path | None = None,
-        image_type: Any = None,
+        image_type: str | Enum | None = None,
         pk: str | None = None,
         url: str | None = None,
-        files: list[Any] | None = None,
+        files: Sequence[models.ImageFile | Mapping[str, Any]] | None = None,
         **params: Any,
     ) -> list[Path]:
         """Download an image's files, streamed and atomic; returns the written paths.
@@ -279,26 +280,48 @@ class Images(Resource[models.Image]):
         """
         if len([given for given in (pk, url, files, params) if given]) != 1:
             raise ValueError("Exactly one of pk, url, files or params must be specified.")
-        image = None
-        if not files:
-            image = self.detail(pk=pk) if pk else self.detail(api_url=url, **params)
-            if image.dicom_image_set:
-                raise GCFetchError(
-                    f"Image {image.pk} is a DICOM image set; gcfetch cannot download those yet."
-                )
-            files = image.files
-        wanted = _type_name(image_type)
-        selected = [
-            file
-            for file in (models.ImageFile.model_validate(f, from_attributes=True) for f in files)
-            if not wanted or file.image_type.upper() == wanted
-        ]
-        directory, targets, overwrite = _image_targets(
-            selected, output_directory, filename, image.pk if image else None
-        )
+        image_pk, listed = self._image_files(pk, url, files, params)
+        selected = _of_type(listed, image_type)
+        if output_directory is not None:
+            directory = Path(output_directory)
+            targets = _targets_0_14(selected, directory, filename, image_pk)
+            return self._write(selected, directory, targets, overwrite=False)
+        if filename is None:
+            raise TypeError(
+                "images.download() needs output_directory= (gcapi 0.14+) or filename= (gcapi 0.13)."
+            )
+        base = Path(filename).absolute()
+        return self._write(selected, base.parent, _targets_0_13(selected, base), overwrite=True)
+
+    def _image_files(
+        self,
+        pk: str | None,
+        url: str | None,
+        files: Sequence[models.ImageFile | Mapping[str, Any]] | None,
+        params: dict[str, Any],
+    ) -> tuple[str | None, list[models.ImageFile]]:
+        """(image pk, its files): `files` as given (no pk), else those of the image looked up."""
+        if files:
+            return None, [models.ImageFile.model_validate(f, from_attributes=True) for f in files]
+        image = self.detail(pk=pk) if pk else self.detail(api_url=url, **params)
+        if image.dicom_image_set:
+            raise GCFetchError(
+                f"Image {image.pk} is a DICOM image set; gcfetch cannot download those yet."
+            )
+        return image.pk, list(image.files)
+
+    def _write(
+        self,
+        files: list[models.ImageFile],
+        directory: Path,
+        targets: list[Path],
+        *,
+        overwrite: bool,
+    ) -> list[Path]:
+        """Download each file to its target; unless `overwrite`, an existing target raises."""
         directory.mkdir(parents=True, exist_ok=True)
         written = []
-        for file, target in zip(selected, targets, strict=True):
+        for file, target in zip(files, targets, strict=True):
             if not overwrite and target.exists():
                 raise FileExistsError(f"{target} already exists; remove it or pick another place.")
             transfer.download(self._http, file.file, target)
@@ -306,37 +329,36 @@ class Images(Resource[models.Image]):
         return written
 
 
-def _image_targets(
+def _targets_0_13(files: list[models.ImageFile], base: Path) -> list[Path]:
+    """gcapi 0.13: `<base's parent>/<base's name>.<ext>`; `base` is the caller's own path."""
+    return [base.parent / f"{base.name}.{file_extension(f.file)}" for f in files]
+
+
+def _targets_0_14(
     files: list[models.ImageFile],
-    output_directory: str | Path | None,
+    directory: Path,
     filename: str | Path | None,
     image_pk: str | None,
-) -> tuple[Path, list[Path], bool]:
-    """The directory, each file's path and whether gcapi overwrites there, checked before
-    anything is written: the server's image pk and URL extensions must make safe names
-    (UnsafePathError); a caller-given `filename` is the caller's own, used as gcapi uses it."""
-    if output_directory is None:
-        if filename is None:
-            raise TypeError(
-                "images.download() needs output_directory= (gcapi 0.14+) or filename= (gcapi 0.13)."
-            )
-        base = Path(filename).absolute()
-        named = [base.parent / f"{base.name}.{file_extension(f.file)}" for f in files]
-        return base.parent, named, True
-    directory = Path(output_directory)
+) -> list[Path]:
+    """gcapi 0.14+: `<directory>/<filename, image pk or "image">.<ext>`, checked before anything
+    is written: the server's image pk and URL extensions must make safe names (UnsafePathError);
+    a caller-given `filename` is the caller's own, used as gcapi uses it."""
     if filename:
-        return directory, [directory / f"{filename}.{file_extension(f.file)}" for f in files], False
+        return [directory / f"{filename}.{file_extension(f.file)}" for f in files]
     root = directory.resolve()
     targets = []
     for file in files:
         name = image_file_name("image" if image_pk is None else image_pk, file.file)
         contained_target(root, [name], shown=name)  # no existing symlink leading outside
         targets.append(directory / name)
-    return directory, targets, False
+    return targets
 
 
-def _type_name(image_type: Any) -> str | None:
-    """ "MHD" for "mhd", "MHD", or an enum member whose value is "MHD"."""
+def _of_type(
+    files: list[models.ImageFile], image_type: str | Enum | None
+) -> list[models.ImageFile]:
+    """The files of `image_type` ("MHD" for "mhd", "MHD", or an enum whose value is "MHD")."""
     if not image_type:
-        return None
-    return str(getattr(image_type, "value", image_type)).upper()
+        return files
+    wanted = str(getattr(image_type, "value", image_type)).upper()
+    return [file for file in files if file.image_type.upper() == wanted]

@@ -26,7 +26,10 @@ def run(sandbox, demo):
 def test_outputs_exits_zero_and_prints_summary_when_all_done(run, demo, tmp_path: Path) -> None:
     result = run("--algorithm", demo.public_algorithm, "-o", str(tmp_path), "--workers", "4")
     assert result.exit_code == 0, result.output
-    assert "files downloaded" in result.stdout and "jobs Failed" in result.stdout
+    assert "files downloaded" in result.stdout and "jobs Succeeded" in result.stdout
+    assert "jobs Failed" not in result.stdout
+    line = next(x for x in result.stdout.splitlines() if x.startswith("not downloaded: "))
+    assert " Failed" in line
     assert (tmp_path / "results.csv").exists()
     again = run("--algorithm", demo.public_algorithm, "-o", str(tmp_path), "--quiet")
     assert again.exit_code == 0 and again.stdout == ""

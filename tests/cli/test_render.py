@@ -1,10 +1,14 @@
-"""The jobs table shows Django durations in a readable form."""
+"""Rendering: Django durations in the jobs table; the end-of-run summary."""
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from gcfetch.cli.render import _run_time
+import pytest
+from rich.console import Console
+
+from gcfetch.cli.render import _run_time, render_summary
+from gcfetch.outputs import DownloadSummary
 
 
 @pytest.mark.parametrize(
@@ -19,3 +23,22 @@ from gcfetch.cli.render import _run_time
 )
 def test_run_time_is_readable_when_duration_given(duration: str | None, shown: str) -> None:
     assert _run_time(duration) == shown
+
+
+def test_summary_shows_jobs_not_downloaded_in_one_line_by_status() -> None:
+    summary = DownloadSummary(Path("out"), ("Succeeded",), dry_run=False)
+    summary.jobs_by_status.update({"Succeeded": 5, "Failed": 3, "Cancelled": 2, "Executing": 2})
+    console = Console(width=80, record=True)
+    render_summary(console, summary)
+    text = console.export_text()
+    assert "not downloaded: 3 Failed, 2 Cancelled, 2 Executing" in text.splitlines()
+    assert "jobs Succeeded" in text
+    assert "jobs Failed" not in text and "(not downloaded)" not in text
+
+
+def test_summary_omits_not_downloaded_line_when_every_status_was_taken() -> None:
+    summary = DownloadSummary(Path("out"), ("Succeeded",))
+    summary.jobs_by_status.update({"Succeeded": 5})
+    console = Console(width=80, record=True)
+    render_summary(console, summary)
+    assert "not downloaded" not in console.export_text()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import logging
+import threading
 
 import pytest
 from tests.outputs.helpers import CountingTransport
@@ -272,3 +274,37 @@ def test_download_outputs_stops_and_resumes_when_cancelled(sandbox, demo, tmp_pa
     assert rest.ok and rest.files_downloaded > 0
     assert rest.files_present >= partial.files_downloaded
     assert not list(tmp_path.rglob("*.part"))
+
+
+def _worker_threads(sandbox, demo, tmp_path, **kwargs) -> set[str]:
+    """The names of the threads that started outputs in a run with a one-connection client."""
+    names: set[str] = set()
+
+    def on_progress(event) -> None:
+        if type(event).__name__ == "TaskStarted":
+            names.add(threading.current_thread().name)
+
+    with Client(
+        token=demo.tokens["editor"], base_url=sandbox.base_url, max_concurrent_downloads=1
+    ) as client:
+        summary = download_outputs(
+            client,
+            algorithm=demo.public_algorithm,
+            output_directory=tmp_path,
+            on_progress=on_progress,
+            **kwargs,
+        )
+    assert summary.files_downloaded > 1 and not summary.failures
+    return names
+
+
+def test_workers_default_to_client_pool_size(sandbox, demo, tmp_path) -> None:
+    assert len(_worker_threads(sandbox, demo, tmp_path)) == 1
+
+
+def test_workers_beyond_client_pool_are_reduced_with_warning(
+    sandbox, demo, tmp_path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="gcfetch"):
+        assert len(_worker_threads(sandbox, demo, tmp_path, workers=8)) == 1
+    assert "max_concurrent_downloads=1" in caplog.text

@@ -20,18 +20,15 @@ from gcfetch.cli.options import (
 )
 from gcfetch.cli.render import render_jobs
 
-JOBS_HELP = """List the jobs of an algorithm or of one algorithm image, oldest first.
-
-Shows each job's pk, status, algorithm image, output sockets and run time (the API sends no
-creation date for jobs; the list is in creation order), then the number of jobs per status,
-so that you can see what `gcfetch outputs` would download.
-
-Examples:
-
-  gcfetch jobs --algorithm lung-nodule-detector
-
-  gcfetch jobs --algorithm lung-nodule-detector --algorithm-image <PK> --status Failed
-"""
+JOBS_HELP = (
+    "List the jobs of an algorithm or of one algorithm image, oldest first.\n\n"
+    "Shows each job's pk, status, algorithm image, output sockets and run time (the API sends no "
+    "creation date for jobs; the list is in creation order), then the number of jobs per "
+    "status, so that you can see what `gcfetch outputs` would download.\n\n"
+    "Examples:\n\n"
+    "gcfetch jobs --algorithm lung-nodule-detector\n\n"
+    "gcfetch jobs -a lung-nodule-detector -i <PK> --status Failed"
+)
 
 
 def jobs_command(

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gcfetch import config
-from gcfetch.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from gcfetch.client import Client
@@ -19,7 +18,7 @@ TokenOpt = Annotated[
         "--token",
         envvar=config.TOKEN_ENV,
         show_default=False,
-        help="API token (create one at https://grand-challenge.org/settings/api-tokens/). "
+        help="API token (create one under Settings, API Tokens on grand-challenge.org). "
         f"Better: set {config.TOKEN_ENV}, so the token stays out of your shell history.",
     ),
 ]
@@ -65,6 +64,7 @@ WorkersOpt = Annotated[
     typer.Option(
         "--workers",
         "-w",
+        metavar="N",
         min=1,
         max=64,
         help="Files transferred at once (latency-bound work likes 8-16).",
@@ -79,17 +79,12 @@ OutputDirOpt = Annotated[
 
 
 def make_client(token: str | None, base_url: str | None, workers: int | None = None) -> Client:
-    """Build the one Client of a command; a missing token is a usage error that names the fix.
+    """Build the one Client of a command (a missing token raises ConfigurationError, exit 2).
 
-    `workers` sizes the connection pool so that every worker has a connection of its own.
+    `workers` sizes the connection pool; `download_outputs` then runs that many workers.
     """
     from gcfetch.client import Client
 
-    if not token:
-        raise ConfigurationError(
-            f"No API token. Pass --token or set {config.TOKEN_ENV} "
-            "(create a token at https://grand-challenge.org/settings/api-tokens/)."
-        )
     if workers is None:
         return Client(token=token, base_url=base_url)
     return Client(token=token, base_url=base_url, max_concurrent_downloads=workers)

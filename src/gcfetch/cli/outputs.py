@@ -39,68 +39,59 @@ from gcfetch.cli.render import ProgressView, render_failures, render_summary
 if TYPE_CHECKING:
     from gcfetch.outputs.summary import DownloadSummary
 
-OUTPUTS_HELP = """Download the outputs of an algorithm's jobs: fast, safe and resumable.
+OUTPUTS_HELP = (
+    "Download the outputs of an algorithm's jobs: fast, safe and resumable.\n\n"
+    "Select jobs by algorithm slug (all its versions), by algorithm image pk (one version), or "
+    "by job pk (repeat --job). Only Succeeded jobs are downloaded unless --status says "
+    "otherwise; the others are counted in the summary.\n\n"
+    "Files land as the official client lays them out: DIR/<job pk>/<socket relative path>, "
+    "images as DIR/<job pk>/<image dir>/<image pk>.mha, values as JSON. DIR/manifest.jsonl "
+    "records every file (size, sha256, ETag, source URL); DIR/results.csv has one row per job "
+    "with its value outputs.\n\n"
+    "Run the same command again at any time: finished files are skipped without any request, "
+    "a half-downloaded file continues where it stopped, and new jobs are picked up. Ctrl-C "
+    "stops within 3 seconds, also while waiting to retry, and keeps everything done so far. A "
+    "download stuck on a silent server ends at its read timeout, or at once on a second "
+    "Ctrl-C.\n\n"
+    "Exit codes: 0 all done, 1 some outputs failed (listed), 2 bad input or configuration, 130 "
+    "interrupted.\n\n"
+    "Examples:\n\n"
+    "export GRAND_CHALLENGE_AUTHORIZATION=<your token>\n\n"
+    "gcfetch outputs --algorithm lung-nodule-detector -o download/\n\n"
+    "gcfetch outputs -a lung-nodule-detector -i <PK> --status Failed\n\n"
+    "gcfetch outputs --job <PK> --job <PK> -o download/ --workers 16\n\n"
+    "gcfetch outputs -a lung-nodule-detector --dry-run"
+)
 
-Select jobs by algorithm slug (all its versions), by algorithm image pk (one version), or by
-job pk (repeat --job). Only Succeeded jobs are downloaded unless --status says otherwise; the
-others are counted in the summary.
 
-Files land as the official client lays them out: DIR/<job pk>/<socket relative path>, images as
-DIR/<job pk>/<image dir>/<image pk>.mha, values as JSON. DIR/manifest.jsonl records every file
-(size, sha256, ETag, source URL); DIR/results.csv has one row per job with its value outputs.
-
-Run the same command again at any time: finished files are skipped without any request, a
-half-downloaded file continues where it stopped, and new jobs are picked up. Ctrl-C stops
-within 3 seconds, also while waiting to retry, and keeps everything done so far. A download
-stuck on a silent server ends at its read timeout, or at once on a second Ctrl-C.
-
-Exit codes: 0 all done, 1 some outputs failed (listed), 2 bad input or configuration,
-130 interrupted.
-
-Examples:
-
-  export GRAND_CHALLENGE_AUTHORIZATION=<your token>
-
-  gcfetch outputs --algorithm lung-nodule-detector -o download/
-
-  gcfetch outputs --algorithm lung-nodule-detector --algorithm-image <PK> --status Failed
-
-  gcfetch outputs --job <PK> --job <PK> -o download/ --workers 16
-
-  gcfetch outputs -a lung-nodule-detector --dry-run
-"""
+JobOpt = Annotated[
+    list[str] | None, typer.Option("--job", "-j", metavar="PK", help="Job pk (repeatable).")
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="List what would be downloaded; write nothing.")
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")]
 
 
 def outputs_command(
     algorithm: AlgorithmOpt = None,
     algorithm_image: AlgorithmImageOpt = None,
-    job: Annotated[
-        list[str] | None,
-        typer.Option("--job", "-j", metavar="PK", help="Job pk (repeatable)."),
-    ] = None,
+    job: JobOpt = None,
     output: OutputDirOpt = Path("download"),
     status: StatusOpt = None,
     workers: WorkersOpt = config.DEFAULT_WORKERS,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="List what would be downloaded; write nothing.")
-    ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    dry_run: DryRunOpt = False,
+    quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
     token: TokenOpt = None,
     base_url: BaseUrlOpt = None,
 ) -> None:
+    """Check the selection, download with a progress view, report; Ctrl-C stops cleanly."""
     from gcfetch.outputs import download_outputs
 
     setup_logging(verbose)
     out, err = Console(), Console(stderr=True, soft_wrap=True)
-    if not (algorithm or algorithm_image or job):
-        usage_error(
-            err, "Select jobs with --algorithm SLUG, --algorithm-image PK or --job PK.", "outputs"
-        )
-    if job and (algorithm or algorithm_image):
-        usage_error(
-            err, "Use --job alone, or --algorithm / --algorithm-image, not both.", "outputs"
-        )
+    _check_selection(err, algorithm, algorithm_image, job)
     cancel = threading.Event()
 
     def run() -> DownloadSummary:
@@ -115,7 +106,6 @@ def outputs_command(
                 jobs=job,
                 output_directory=output,
                 statuses=tuple(status or ("Succeeded",)),
-                workers=workers,
                 on_progress=view,
                 cancel=cancel,
                 dry_run=dry_run,
@@ -126,6 +116,20 @@ def outputs_command(
             _report(out, err, run_guarded(err, run), quiet=quiet, dry_run=dry_run)
     except KeyboardInterrupt:  # a second Ctrl-C
         _stop_now(err)
+
+
+def _check_selection(
+    err: Console, algorithm: str | None, algorithm_image: str | None, job: list[str] | None
+) -> None:
+    """Exit 2 unless jobs are selected one way: by algorithm / algorithm image, or by pk."""
+    if not (algorithm or algorithm_image or job):
+        usage_error(
+            err, "Select jobs with --algorithm SLUG, --algorithm-image PK or --job PK.", "outputs"
+        )
+    if job and (algorithm or algorithm_image):
+        usage_error(
+            err, "Use --job alone, or --algorithm / --algorithm-image, not both.", "outputs"
+        )
 
 
 def _report(

@@ -21,6 +21,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from gcfetch.models import pk_from_url
 from gcfetch.outputs import events
 
 if TYPE_CHECKING:
@@ -113,13 +114,13 @@ class ProgressView:
 
 
 def render_summary(console: Console, summary: DownloadSummary) -> None:
-    """The end-of-run table, then failures with their reasons."""
+    """The end-of-run table, one line of the jobs not downloaded, then failures with reasons."""
     table = Table(title="gcfetch outputs", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
     for status, count in sorted(summary.jobs_by_status.items()):
-        mark = "" if status in summary.statuses else "  (not downloaded)"
-        table.add_row(f"jobs {status}", f"{count}{mark}")
+        if status in summary.statuses:
+            table.add_row(f"jobs {status}", str(count))
     table.add_row("jobs selected", str(summary.selected_jobs))
     if summary.dry_run:
         table.add_row("would download", f"{len(summary.would_download)} outputs")
@@ -131,7 +132,15 @@ def render_summary(console: Console, summary: DownloadSummary) -> None:
     table.add_row("throughput", f"{human_bytes(summary.throughput)}/s")
     table.add_row("destination", str(summary.output_directory))
     console.print(table)
+    if summary.unselected_by_status:
+        console.print(not_downloaded(summary), markup=False, highlight=False, soft_wrap=True)
     render_failures(console, summary)
+
+
+def not_downloaded(summary: DownloadSummary) -> str:
+    """`not downloaded: 3 Failed, 2 Cancelled` (jobs of other statuses, most first)."""
+    counts = sorted(summary.unselected_by_status.items(), key=lambda item: (-item[1], item[0]))
+    return "not downloaded: " + ", ".join(f"{count} {status}" for status, count in counts)
 
 
 def render_failures(console: Console, summary: DownloadSummary) -> None:
@@ -164,7 +173,7 @@ def render_jobs(console: Console, jobs: Iterable[Job], statuses: set[str] | None
         counts[job.status] += 1
         if statuses and job.status not in statuses:
             continue
-        image = job.algorithm_image.rstrip("/").rsplit("/", 1)[-1][:8]
+        image = pk_from_url(job.algorithm_image)[:8]
         outputs = str(len(job.outputs))
         table.add_row(job.pk, job.status, image, outputs, _run_time(job.exec_duration))
     console.print(table)

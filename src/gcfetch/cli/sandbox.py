@@ -47,7 +47,7 @@ SERVE_HELP = (
     "Examples:\n\n"
     "gcfetch sandbox serve --demo\n\n"
     "gcfetch sandbox serve --demo --tls --port 8443 --lifetime 600\n\n"
-    'curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:$PORT/api/v1/algorithms/jobs/'
+    'curl -H "Authorization: Bearer $TOKEN" ${BASE_URL}algorithms/jobs/'
 )
 DEMO_HELP = (
     "Build the deterministic demo data set into an empty data directory.\n\n"

@@ -6,7 +6,13 @@ be quick and thread-safe; the CLI only updates counters and a progress display.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+
+BYTES_BATCH = 256 * 1024  # a BytesReceived is sent once this much has arrived...
+BYTES_BATCH_SECONDS = 0.05  # ...or this long after the last one
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,8 @@ class TaskFailed:
 
 @dataclass(frozen=True)
 class BytesReceived:
-    """File bytes arrived (reported per chunk)."""
+    """File bytes arrived: per worker, at least every BYTES_BATCH bytes or BYTES_BATCH_SECONDS,
+    and the rest when the file ends; the counts add up to every byte received."""
 
     count: int
 
@@ -80,3 +87,37 @@ ProgressEvent = (
     | TaskFailed
     | BytesReceived
 )
+
+
+@dataclass
+class _Pending:
+    count: int = 0
+    since: float = 0.0
+
+
+class BytesBatcher:
+    """Coalesces the byte counts of each thread (a worker runs one transfer at a time) into
+    BytesReceived events for `emit`."""
+
+    def __init__(self, emit: Callable[[BytesReceived], None]) -> None:
+        self._emit = emit
+        self._local = threading.local()
+
+    def add(self, count: int) -> None:
+        """Count `count` bytes; emit the pending total once it is large or old enough."""
+        pending = self._pending()
+        pending.count += count
+        if pending.count >= BYTES_BATCH or time.monotonic() - pending.since >= BYTES_BATCH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Emit this thread's pending bytes, if any (call when its file ends)."""
+        pending = self._pending()
+        if pending.count:
+            self._emit(BytesReceived(pending.count))
+        pending.count, pending.since = 0, time.monotonic()
+
+    def _pending(self) -> _Pending:
+        if not hasattr(self._local, "pending"):
+            self._local.pending = _Pending(since=time.monotonic())
+        return self._local.pending

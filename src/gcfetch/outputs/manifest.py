@@ -1,9 +1,12 @@
 """The records of a destination: `manifest.jsonl` (one line per file) and `results.csv`
 (one row per job, one column per value-output socket).
 
-The manifest grows by appended lines as outputs finish; the results table is rewritten whole and
-atomically (temp file, fsync, os.replace) at the end. Both keep what a previous run left, and
-after any interruption they describe only files that really exist.
+The manifest gets one appended write per finished output, after its files are in place, so a
+line never names a file that was cut short; lines are fsynced at most every FLUSH_INTERVAL
+seconds, and lines lost to a kill leave files the next run checks as unrecorded. It is rewritten
+atomically only when it holds repeated or damaged lines. The results table is rewritten whole
+and atomically (temp file, fsync, os.replace) when a run ends, merged with the rows earlier
+runs left.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from gcfetch.errors import GCFetchError, UnsafePathError
 from gcfetch.files import atomic_write
+from gcfetch.models import pk_from_url
 from gcfetch.paths import split_relative
 
 if TYPE_CHECKING:
@@ -255,7 +259,7 @@ class ResultsTable:
     def add(self, job: Job) -> None:
         row = {
             "job": job.pk,
-            "algorithm_image": job.algorithm_image.rstrip("/").rsplit("/")[-1],
+            "algorithm_image": pk_from_url(job.algorithm_image),
             "status": job.status,
         }
         for value in job.outputs:

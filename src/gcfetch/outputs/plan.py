@@ -54,7 +54,8 @@ class Planner:
     def __init__(self, root: Path, *, case_sensitive: bool | None = None) -> None:
         self.root = root
         self._case_sensitive = case_sensitive
-        # claimed targets as relative key strings: a third of a Path's memory, at 3-4 per job
+        # claimed targets as `_key` strings, one per output and per image file (sidecar names
+        # are derived when checking, not stored)
         self._files: set[str] = set()
         self._dirs: set[str] = set()
         self._lock = threading.Lock()

@@ -2,11 +2,12 @@
 
 The calling thread lists jobs lazily (page by page) and submits each output as soon as its job
 is listed, so transfers overlap with the listing. At most `workers` outputs run at once, on the
-client's one connection pool. Recorded outputs whose files still have their recorded size are
-skipped without any request. A file found at its final path without a record (left by gcapi, a
-copy cut short, a lost manifest line) is kept only once confirmed: its size equals the server's
-(one 1-byte ranged request), or for a value its content equals what would be written;
-otherwise it is written again through the normal atomic transfer.
+client's one connection pool, whose size (`Client.max_concurrent_downloads`) bounds `workers`.
+Recorded outputs whose files still have their recorded size are skipped without any request.
+A file found at its final path without a record (left by gcapi, a copy cut short, a lost
+manifest line) is kept only once confirmed: its size equals the server's (one 1-byte ranged
+request), or for a value its content equals what would be written; otherwise it is written
+again through the normal atomic transfer.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gcfetch import config
 from gcfetch.errors import GCFetchError, TransferCancelled
 from gcfetch.files import atomic_write, sha256_file
 from gcfetch.outputs import events
@@ -49,7 +49,7 @@ def download_outputs(
     jobs: Iterable[str] | None = None,
     output_directory: Path | str,
     statuses: Iterable[str] = ("Succeeded",),
-    workers: int = config.DEFAULT_WORKERS,
+    workers: int | None = None,
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     dry_run: bool = False,
@@ -62,9 +62,11 @@ def download_outputs(
     `.part` files resume. Setting `cancel` stops the run at once, waits included (retry
     backoff, Retry-After); the summary says `interrupted`. The client stays usable afterwards.
     Bad input (unknown slug/image/job, unusable directory, refused token) raises at once.
+
+    `workers` (outputs at once) defaults to the client's `max_concurrent_downloads`, which sizes
+    its connection pool; more workers than that are reduced to it, with a warning.
     """
-    if workers < 1:
-        raise ValueError("workers must be at least 1")
+    workers = _worker_count(client, workers)
     cancel = cancel or threading.Event()
     root = prepare_destination(output_directory, create=not dry_run)
     with client.http.cancelled_by(cancel):
@@ -81,6 +83,25 @@ def download_outputs(
         run = _Run(client, root, tuple(statuses), workers, on_progress, cancel, dry_run)
         with nullcontext() if dry_run else destination_lock(root):
             return run.execute(source.jobs)
+
+
+def _worker_count(client: Client, workers: int | None) -> int:
+    """`workers`, or the client's pool size if None or larger (warned: they would only wait)."""
+    pool = client.max_concurrent_downloads
+    if workers is None:
+        return pool
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    if workers > pool:
+        logger.warning(
+            "workers=%d exceeds the client's max_concurrent_downloads=%d; using %d (raise "
+            "max_concurrent_downloads on the Client for more)",
+            workers,
+            pool,
+            pool,
+        )
+        return pool
+    return workers
 
 
 class _Run:
@@ -103,6 +124,7 @@ class _Run:
         self.summary = DownloadSummary(root, statuses, dry_run=dry_run)
         self._emit_to = on_progress
         self._lock = threading.Lock()
+        self._bytes = events.BytesBatcher(self.emit)
 
     def emit(self, event: events.ProgressEvent) -> None:
         if self._emit_to is not None:
@@ -161,34 +183,48 @@ class _Run:
         pool: ThreadPoolExecutor,
         slots: threading.BoundedSemaphore,
     ) -> None:
+        """List the jobs; submit each selected job's outputs as soon as it is listed."""
         listed = 0
         for job in jobs:
             if self.cancel.is_set():
                 return
             listed += 1
-            if isinstance(job, Malformed):
-                self._malformed(job)
-                continue
-            self.summary.jobs_by_status[job.status] += 1
-            if job.status not in self.summary.statuses:
-                self.emit(events.JobListed(job.pk, job.status, selected=False, tasks=0))
-                continue
-            self.summary.selected_jobs += 1
-            tasks, refused = self.planner.plan_job(job)
-            if self.results is not None:
-                self.results.add(job)
-            self.emit(
-                events.JobListed(job.pk, job.status, selected=True, tasks=len(tasks) + len(refused))
-            )
-            for item in refused:
-                self._fail(item)
-            for task in tasks:
-                while not slots.acquire(timeout=0.1):
-                    if self.cancel.is_set():
-                        return
-                future: Future[None] = pool.submit(self._execute, task)
-                future.add_done_callback(lambda _: slots.release())
+            if not self._submit(self._plan(job), pool, slots):
+                return
         self.emit(events.ListingFinished(listed, self.summary.selected_jobs))
+
+    def _plan(self, job: Job | Malformed) -> list[Task]:
+        """Count the job by status; for a selected one, add its results row, fail its refused
+        outputs and return its tasks."""
+        if isinstance(job, Malformed):
+            self._malformed(job)
+            return []
+        self.summary.jobs_by_status[job.status] += 1
+        if job.status not in self.summary.statuses:
+            self.emit(events.JobListed(job.pk, job.status, selected=False, tasks=0))
+            return []
+        self.summary.selected_jobs += 1
+        tasks, refused = self.planner.plan_job(job)
+        if self.results is not None:
+            self.results.add(job)
+        self.emit(
+            events.JobListed(job.pk, job.status, selected=True, tasks=len(tasks) + len(refused))
+        )
+        for item in refused:
+            self._fail(item)
+        return tasks
+
+    def _submit(
+        self, tasks: list[Task], pool: ThreadPoolExecutor, slots: threading.BoundedSemaphore
+    ) -> bool:
+        """Submit each task once one of `slots` is free; False if cancelled while waiting."""
+        for task in tasks:
+            while not slots.acquire(timeout=0.1):
+                if self.cancel.is_set():
+                    return False
+            future: Future[None] = pool.submit(self._execute, task)
+            future.add_done_callback(lambda _: slots.release())
+        return True
 
     def _malformed(self, job: Malformed) -> None:
         """A job of the wrong shape fails alone (unless its raw status is not selected)."""
@@ -219,6 +255,8 @@ class _Run:
         except Exception as exc:  # one output failing never stops the run
             logger.info("failed: %s: %s", task.relpath, exc)
             self._fail(failure(task.job_pk, task.socket_slug, task.relpath, exc))
+        finally:
+            self._bytes.flush()  # what arrived before a failure or cancel
 
     def _run_task(self, task: Task) -> None:
         done = self._already_done(task)
@@ -345,7 +383,10 @@ class _Run:
     def _fetch(self, task: Task, url: str | None, target: Path) -> tuple[ManifestRecord, int]:
         if not url:
             raise GCFetchError(f"the server gave no URL for output {task.socket_slug!r}")
-        result = self.client.download_file(url, target, on_bytes=self._on_bytes, cancel=self.cancel)
+        result = self.client.download_file(
+            url, target, on_bytes=self._bytes.add, cancel=self.cancel
+        )
+        self._bytes.flush()
         rec = ManifestRecord(
             job=task.job_pk,
             socket=task.socket_slug,
@@ -382,9 +423,6 @@ class _Run:
                 received += got
             records.append(rec)
         return records, received, kept
-
-    def _on_bytes(self, count: int) -> None:
-        self.emit(events.BytesReceived(count))
 
 
 def _holds_value(path: Path, value: object) -> bool:

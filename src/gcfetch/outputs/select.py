@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gcfetch.errors import ConfigurationError, ObjectNotFound, UnexpectedResponse
+from gcfetch.models import pk_from_url
 from gcfetch.resources import Malformed
 
 if TYPE_CHECKING:
@@ -30,11 +31,6 @@ class JobSource:
 
     description: str
     jobs: Iterator[Job | Malformed]
-
-
-def last_segment(url: str) -> str:
-    """The pk at the end of an API URL such as `.../algorithms/images/<pk>/`."""
-    return url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def select_jobs(
@@ -65,10 +61,10 @@ def select_jobs(
         return JobSource(f"algorithm {algorithm}", listed)
     if algorithm_image:
         image = _algorithm_image(client, algorithm_image)
-        algo_pk = last_segment(image.algorithm)
+        algo_pk = pk_from_url(image.algorithm)
         return JobSource(
             f"algorithm image {algorithm_image}",
-            _of_image(_jobs_of_algorithm(client, algo_pk, malformed), last_segment(image.api_url)),
+            _of_image(_jobs_of_algorithm(client, algo_pk, malformed), pk_from_url(image.api_url)),
         )
     raise ConfigurationError(
         "Nothing selected: give an algorithm slug, an algorithm image pk or job pks."
@@ -86,7 +82,7 @@ def _jobs_of_algorithm(
 
 def _of_image(jobs: Iterator[Job | Malformed], image_pk: str) -> Iterator[Job | Malformed]:
     """The jobs of one image; a malformed job is kept unless its raw image URL is another's."""
-    return (job for job in jobs if last_segment(_image_url(job) or image_pk) == image_pk)
+    return (job for job in jobs if pk_from_url(_image_url(job) or image_pk) == image_pk)
 
 
 def _image_url(job: Job | Malformed) -> str | None:
