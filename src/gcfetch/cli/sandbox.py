@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import signal
 import threading
 import time
@@ -13,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from gcfetch.sandbox import Sandbox
+    from gcfetch.sandbox.faults import Fault
     from gcfetch.sandbox.settings import SandboxSettings
 
 sandbox_app = typer.Typer(
@@ -65,59 +66,63 @@ DEMO_HELP = (
 )
 
 
+HostOpt = Annotated[str, typer.Option(help="Address to bind; loopback by default.")]
+PortOpt = Annotated[int, typer.Option(help="API origin port; 0 picks a free one.")]
+StoragePortOpt = Annotated[int, typer.Option(help="Storage origin port; 0 picks one.")]
+TlsOpt = Annotated[bool, typer.Option("--tls", help="Serve https with a fresh trustme CA.")]
+DemoOpt = Annotated[bool, typer.Option("--demo", help="Build the demo data first if absent.")]
+LinkLifetimeOpt = Annotated[int, typer.Option(help="Seconds a signed storage URL stays valid.")]
+LifetimeOpt = Annotated[
+    float, typer.Option(help="Stop by itself after this many seconds; 0 runs until stopped.")
+]
+LatencyOpt = Annotated[
+    float, typer.Option(help="Fault: delay every request of both origins (ms).", min=0)
+]
+JitterOpt = Annotated[
+    float, typer.Option(help="Fault: add up to this much random delay (ms).", min=0)
+]
+StorageLatencyOpt = Annotated[
+    float | None,
+    typer.Option(help="Fault: delay of the storage origin instead of --latency-ms.", min=0),
+]
+StorageRateOpt = Annotated[
+    float, typer.Option(help="Fault: throttle each storage body (KiB/s); 0: no limit.", min=0)
+]
+FaultOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fault",
+        metavar="SPEC",
+        help="Fault rule (repeatable), e.g. status=503,rate=0.05,retry-after=1, "
+        "drop=1000,first=1, gzip (or gzip=always), nolength (or nolength=star); kinds: "
+        "status, expired, drop, short, slow, etag, changed, gzip, nolength "
+        "(see gcfetch.sandbox.faults.parse_fault).",
+    ),
+]
+FaultSeedOpt = Annotated[int, typer.Option(help="Seed of every random fault.")]
+
+
 @sandbox_app.command(help=SERVE_HELP)
 def serve(
     data: DataOpt = DEFAULT_DATA_DIR,
-    host: Annotated[str, typer.Option(help="Address to bind; loopback by default.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="API origin port; 0 picks a free one.")] = 0,
-    storage_port: Annotated[int, typer.Option(help="Storage origin port; 0 picks one.")] = 0,
-    tls: Annotated[
-        bool, typer.Option("--tls", help="Serve https with a fresh trustme CA.")
-    ] = False,
-    demo: Annotated[
-        bool, typer.Option("--demo", help="Build the demo data first if absent.")
-    ] = False,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 0,
+    storage_port: StoragePortOpt = 0,
+    tls: TlsOpt = False,
+    demo: DemoOpt = False,
     database: DatabaseOpt = None,
-    link_lifetime: Annotated[
-        int, typer.Option(help="Seconds a signed storage URL stays valid.")
-    ] = 300,
-    lifetime: Annotated[
-        float, typer.Option(help="Stop by itself after this many seconds; 0 runs until stopped.")
-    ] = 0,
-    latency_ms: Annotated[
-        float, typer.Option(help="Fault: delay every request of both origins (ms).", min=0)
-    ] = 0.0,
-    jitter_ms: Annotated[
-        float, typer.Option(help="Fault: add up to this much random delay (ms).", min=0)
-    ] = 0.0,
-    storage_latency_ms: Annotated[
-        float | None,
-        typer.Option(help="Fault: delay of the storage origin instead of --latency-ms.", min=0),
-    ] = None,
-    storage_kib_per_second: Annotated[
-        float, typer.Option(help="Fault: throttle each storage body (KiB/s); 0: no limit.", min=0)
-    ] = 0.0,
-    fault: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--fault",
-            metavar="SPEC",
-            help="Fault rule (repeatable), e.g. status=503,rate=0.05,retry-after=1, "
-            "drop=1000,first=1, gzip (or gzip=always), nolength (or nolength=star); kinds: "
-            "status, expired, drop, short, slow, etag, changed, gzip, nolength "
-            "(see gcfetch.sandbox.faults.parse_fault).",
-        ),
-    ] = None,
-    fault_seed: Annotated[int, typer.Option(help="Seed of every random fault.")] = 0,
+    link_lifetime: LinkLifetimeOpt = 300,
+    lifetime: LifetimeOpt = 0,
+    latency_ms: LatencyOpt = 0.0,
+    jitter_ms: JitterOpt = 0.0,
+    storage_latency_ms: StorageLatencyOpt = None,
+    storage_kib_per_second: StorageRateOpt = 0.0,
+    fault: FaultOpt = None,
+    fault_seed: FaultSeedOpt = 0,
 ) -> None:
     """Start a sandbox; see SERVE_HELP."""
     from gcfetch.sandbox import Sandbox, SandboxSettings
-    from gcfetch.sandbox.faults import FaultSettings, parse_fault
-
-    try:
-        rules = tuple(parse_fault(spec) for spec in fault or ())
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--fault") from exc
+    from gcfetch.sandbox.faults import FaultSettings
 
     settings = SandboxSettings(
         data_dir=data,
@@ -133,33 +138,46 @@ def serve(
             jitter_ms=jitter_ms,
             storage_latency_ms=storage_latency_ms,
             storage_bytes_per_second=storage_kib_per_second * 1024,
-            rules=rules,
+            rules=_fault_rules(fault or []),
         ),
     )
     token = _token(settings, demo)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    sandbox = Sandbox(settings).start()
-    try:
-        lines = [
-            f"base_url: {sandbox.base_url}",
-            f"storage_url: {sandbox.storage_url}",
-            f"token: {token}",
-        ]
-        if sandbox.ca_path is not None:
-            lines.append(f"ca_bundle: {sandbox.ca_path.resolve()}")
-        lines += [
-            f"data_dir: {data.resolve()}",
-            f"# try: curl{' --cacert ' + str(sandbox.ca_path) if sandbox.ca_path else ''} "
-            f'-H "Authorization: Bearer {token}" {sandbox.base_url}algorithms/jobs/',
-            "# stop with Ctrl-C" + (f" (stops by itself after {lifetime:g} s)" if lifetime else ""),
-        ]
-        for line in lines:
+    with Sandbox(settings) as sandbox:
+        for line in _banner(sandbox, token, lifetime):
             typer.echo(line)
         _wait(stop, lifetime)
-    finally:
-        sandbox.stop()
+
+
+def _fault_rules(specs: list[str]) -> tuple[Fault, ...]:
+    """The --fault rules; a bad one is a usage error naming the option."""
+    from gcfetch.sandbox.faults import parse_fault
+
+    try:
+        return tuple(parse_fault(spec) for spec in specs)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--fault") from exc
+
+
+def _banner(sandbox: Sandbox, token: str, lifetime: float) -> list[str]:
+    """The `key: value` lines for scripts, then `#` hints for people."""
+    lines = [
+        f"base_url: {sandbox.base_url}",
+        f"storage_url: {sandbox.storage_url}",
+        f"token: {token}",
+    ]
+    if sandbox.ca_path is not None:
+        lines.append(f"ca_bundle: {sandbox.ca_path.resolve()}")
+    cacert = f" --cacert {sandbox.ca_path}" if sandbox.ca_path else ""
+    return [
+        *lines,
+        f"data_dir: {sandbox.settings.data_dir.resolve()}",
+        f'# try: curl{cacert} -H "Authorization: Bearer {token}" '
+        f"{sandbox.base_url}algorithms/jobs/",
+        "# stop with Ctrl-C" + (f" (stops by itself after {lifetime:g} s)" if lifetime else ""),
+    ]
 
 
 def _wait(stop: threading.Event, lifetime: float) -> None:
@@ -180,32 +198,9 @@ def _token(settings: SandboxSettings, demo: bool) -> str:
         return load_demo_info(settings.data_dir).tokens["editor"]
     if demo:
         return build_demo(settings).tokens["editor"]
-    return _new_cli_token(settings)
+    from gcfetch.sandbox.tokens import issue_token
 
-
-def _new_cli_token(settings: SandboxSettings) -> str:
-    """Create (if needed) the user `sandbox` and give it a new token; returns it in clear."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import Session
-
-    from gcfetch.sandbox.db import make_engine
-    from gcfetch.sandbox.deps import token_digest
-    from gcfetch.sandbox.tables import Token, User
-
-    token = secrets.token_hex(32)
-    engine = make_engine(settings)
-    try:
-        with Session(engine) as session:
-            user = session.scalar(select(User).where(User.username == CLI_USER))
-            if user is None:
-                user = User(username=CLI_USER, is_active=True)
-                session.add(user)
-                session.flush()
-            session.add(Token(user_id=user.id, digest=token_digest(token), expiry=None))
-            session.commit()
-    finally:
-        engine.dispose()
-    return token
+    return issue_token(settings, CLI_USER)
 
 
 @sandbox_app.command(help=DEMO_HELP)
