@@ -13,7 +13,6 @@ The token is read leniently: an invalid one counts as anonymous. Errors are HTML
 from __future__ import annotations
 
 import time
-import uuid
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
@@ -21,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gcfetch.sandbox.deps import InvalidToken, SessionDep, SettingsDep, authenticate
+from gcfetch.sandbox.filters import canonical_uuid
 from gcfetch.sandbox.settings import SandboxSettings
 from gcfetch.sandbox.storage import blob_path, signer_for
 from gcfetch.sandbox.tables import (
@@ -70,20 +70,13 @@ def _redirect(request: Request, settings: SandboxSettings, key: str) -> Response
     return Response(b"", status_code=302, headers={"Location": location}, media_type="text/html")
 
 
-def _uuid(text: str) -> str | None:
-    try:
-        return str(uuid.UUID(text))
-    except ValueError:
-        return None
-
-
 def _image_key(rest: str) -> tuple[str, str] | None:
     """(image pk, storage key) of a path below `images/`, in either URL form."""
     parts = rest.split("/")
-    if len(parts) >= 4 and len(parts[0]) == len(parts[1]) == 2 and _uuid(parts[2]):
-        return str(_uuid(parts[2])), f"images/{rest}"
-    if len(parts) >= 2 and _uuid(parts[0]):
-        return str(_uuid(parts[0])), f"images/{rest}"
+    if len(parts) >= 4 and len(parts[0]) == len(parts[1]) == 2 and canonical_uuid(parts[2]):
+        return str(canonical_uuid(parts[2])), f"images/{rest}"
+    if len(parts) >= 2 and canonical_uuid(parts[0]):
+        return str(canonical_uuid(parts[0])), f"images/{rest}"
     return None
 
 
@@ -127,7 +120,7 @@ def media_router() -> APIRouter:
     def algorithm_image_file(
         pk: str, rest: str, request: Request, session: SessionDep, settings: SettingsDep
     ) -> Response:
-        image_pk = _uuid(pk)
+        image_pk = canonical_uuid(pk)
         image = session.get(AlgorithmImage, image_pk) if image_pk else None
         if image is None:
             return _page(404)
