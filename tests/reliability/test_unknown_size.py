@@ -18,8 +18,8 @@ from gcfetch import IntegrityError, transfer
 from gcfetch.client import Client
 from gcfetch.sandbox import Sandbox
 from gcfetch.sandbox.demo import DemoInfo
+from gcfetch.sandbox.fault_copies import changed_copy
 from gcfetch.sandbox.faults import Fault, FaultSettings
-from gcfetch.sandbox.routes.storage import changed_copy
 from gcfetch.sandbox.tables import ImageFile
 from gcfetch.transfer import download
 

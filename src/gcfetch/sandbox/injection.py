@@ -5,7 +5,8 @@ Where each fault acts (one hook per place):
   records every request in `Traffic`);
 - `expired`: the `/media/` redirect (routes/media.py) asks `FaultInjector.link_expired`;
 - `drop`, `short`, `slow`, `etag`, `changed`, `gzip`, `nolength`: `serve_blob` in
-  routes/storage.py asks `FaultInjector.body_faults` and wraps its answer with `BodyFaults.wrap`
+  routes/storage_origin.py asks `FaultInjector.body_faults` and wraps its answer with
+  `BodyFaults.wrap`
   (`gzip` picks a compressed copy there, when `BodyFaults.compress` says so).
 """
 

@@ -10,10 +10,7 @@ The `gzip` fault serves a gzip copy of the blob, made once on disk, with `Conten
 
 from __future__ import annotations
 
-import gzip
 import mimetypes
-import os
-import shutil
 from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
@@ -21,6 +18,7 @@ from starlette.responses import FileResponse
 from starlette.types import Receive, Scope, Send
 
 from gcfetch.sandbox.deps import SettingsDep
+from gcfetch.sandbox.fault_copies import changed_copy, gzip_copy
 from gcfetch.sandbox.injection import FaultInjector
 from gcfetch.sandbox.settings import SandboxSettings
 from gcfetch.sandbox.storage import blob_path, signer_for
@@ -36,9 +34,6 @@ _CONTENT_TYPES = {
     ".tiff": "image/tiff",
     ".csv": "text/csv",
 }
-
-
-_FLIP = bytes(b ^ 0x5A for b in range(256))
 
 
 class BlobResponse(FileResponse):
@@ -73,38 +68,6 @@ def _error(status: int, code: str, message: str) -> Response:
         f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
     )
     return Response(body, status_code=status, media_type="application/xml")
-
-
-def changed_copy(settings: SandboxSettings, key: str, path: Path) -> Path:
-    """A file of `path`'s size with every byte changed (made once), for the `changed` fault."""
-    copy = settings.data_dir / "faults" / "changed" / key
-    if copy.is_file() and copy.stat().st_size == path.stat().st_size:
-        return copy
-    copy.parent.mkdir(parents=True, exist_ok=True)
-    scratch = copy.with_name(f".{copy.name}.{os.getpid()}.tmp")
-    with path.open("rb") as source, scratch.open("wb") as out:
-        while block := source.read(1024 * 1024):
-            out.write(block.translate(_FLIP))
-    os.replace(scratch, copy)
-    return copy
-
-
-def gzip_copy(settings: SandboxSettings, key: str, path: Path) -> Path:
-    """A gzip-compressed copy of `path` (made once, streamed), for the `gzip` fault."""
-    name = "changed" if path.is_relative_to(settings.data_dir / "faults") else "blobs"
-    copy = settings.data_dir / "faults" / "gzip" / name / (key + ".gz")
-    if copy.is_file() and copy.stat().st_mtime >= path.stat().st_mtime:
-        return copy
-    copy.parent.mkdir(parents=True, exist_ok=True)
-    scratch = copy.with_name(f".{copy.name}.{os.getpid()}.tmp")
-    with (
-        path.open("rb") as source,
-        scratch.open("wb") as raw,
-        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out,
-    ):
-        shutil.copyfileobj(source, out, 1024 * 1024)
-    os.replace(scratch, copy)
-    return copy
 
 
 def serve_blob(request: Request, settings: SandboxSettings, key: str) -> Response:
