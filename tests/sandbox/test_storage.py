@@ -81,7 +81,8 @@ def test_storage_refuses_when_signature_wrong_or_missing(sandbox: Sandbox, mha: 
     base, _, query = url.partition("?")
     params = dict(part.split("=", 1) for part in query.split("&"))
     _assert_refused(httpx.get(base))
-    tampered = {**params, "Signature": "A" + params["Signature"][1:]}
+    signature = params["Signature"]
+    tampered = {**params, "Signature": ("B" if signature[0] == "A" else "A") + signature[1:]}
     _assert_refused(httpx.get(base, params=tampered))
     _assert_refused(httpx.get(base, params={**params, "Key-Pair-Id": "APKAOTHER"}))
     _assert_refused(httpx.get(base, params={**params, "Expires": str(int(params["Expires"]) + 1)}))

@@ -12,10 +12,10 @@ from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from starlette.routing import compile_path
 
+from gcfetch.sandbox.deps import READ_METHODS, UserDep
 from gcfetch.sandbox.responses import detail_response, html_not_found, json_response
 from gcfetch.sandbox.routes.algorithm_images import algorithm_images_router
 from gcfetch.sandbox.routes.algorithms import algorithms_router
-from gcfetch.sandbox.routes.common import READ_METHODS, UserDep
 from gcfetch.sandbox.routes.images import images_router
 from gcfetch.sandbox.routes.interfaces import interfaces_router
 from gcfetch.sandbox.routes.jobs import jobs_router

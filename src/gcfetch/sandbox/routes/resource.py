@@ -18,17 +18,17 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.interfaces import ORMOption
 from starlette.datastructures import QueryParams
 
-from gcfetch.sandbox.deps import SessionDep
-from gcfetch.sandbox.filters import FilterErrors, canonical_uuid, exact
-from gcfetch.sandbox.pagination import paginate
-from gcfetch.sandbox.responses import json_response
-from gcfetch.sandbox.routes.common import (
+from gcfetch.sandbox.deps import (
     READ_METHODS,
     SerializerDep,
+    SessionDep,
     UserDep,
     authenticated_user,
     not_found,
 )
+from gcfetch.sandbox.filters import FilterErrors, canonical_uuid, exact
+from gcfetch.sandbox.pagination import paginate
+from gcfetch.sandbox.responses import json_response
 from gcfetch.sandbox.serialize import Serializer
 from gcfetch.sandbox.tables import User
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from gcfetch.sandbox.deps import SettingsDep
+from gcfetch.sandbox.deps import READ_METHODS, SettingsDep, UserDep
 from gcfetch.sandbox.responses import json_response
-from gcfetch.sandbox.routes.common import READ_METHODS, UserDep
 
 
 def version_router() -> APIRouter:
