@@ -212,47 +212,69 @@ class _FaultyBody(Response):
         self.status_code = inner.status_code
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.inner(scope, receive, _FaultySend(send, self.faults))
+
+
+class _FaultySend:
+    """The `send` of one faulty answer: alters its start message, then each body message."""
+
+    def __init__(self, send: Send, faults: BodyFaults) -> None:
+        self._send = send
+        self.faults = faults
+        self.sent = 0  # body bytes passed on so far
+        self.started = False  # a body message went by (the delay comes before the first)
+        self.ended = False  # a length-less body was cut: the rest of it goes nowhere
+
+    async def __call__(self, message: Message) -> None:
+        if self.ended:
+            return
+        if message["type"] == "http.response.start":
+            await self._send(self._start(message))
+        elif message["type"] == "http.response.body":
+            await self._body(message)
+        else:
+            await self._send(message)
+
+    def _start(self, message: Message) -> Message:
+        """The headers: a Content-Length too large (`short`), or none at all (`nolength`)."""
         faults = self.faults
-        sent = 0
-        first = True
-        ended = False
+        if faults.missing:
+            message = dict(message)
+            message["headers"] = [
+                (k, str(int(v) + faults.missing).encode() if k == b"content-length" else v)
+                for k, v in message["headers"]
+            ]
+        if faults.no_length:
+            message = _length_less(message, faults.star_total)
+        return message
 
-        async def faulty_send(message: Message) -> None:
-            nonlocal sent, first, ended
-            if ended:  # a length-less body was "dropped": the rest of it goes nowhere
-                return
-            if message["type"] == "http.response.start" and faults.missing:
-                message = dict(message)
-                message["headers"] = [
-                    (k, str(int(v) + faults.missing).encode() if k == b"content-length" else v)
-                    for k, v in message["headers"]
-                ]
-            if message["type"] == "http.response.start" and faults.no_length:
-                message = _length_less(message, faults.star_total)
-            if message["type"] == "http.response.body":
-                body = message.get("body", b"")
-                if first and faults.delay:
-                    await asyncio.sleep(faults.delay)
-                first = False
-                cut = faults.drop_after
-                if cut is not None and sent + len(body) > cut:
-                    head = body[: cut - sent]
-                    if faults.no_length:  # nothing tells the client that bytes are missing
-                        ended = True
-                        await send({"type": "http.response.body", "body": head})
-                        return
-                    await send({"type": "http.response.body", "body": head, "more_body": True})
-                    raise InjectedFault(f"connection dropped after {cut} bytes")
-                sent += len(body)
-                if faults.missing and not message.get("more_body", False):
-                    await send({"type": "http.response.body", "body": body, "more_body": True})
-                    raise InjectedFault(f"body {faults.missing} bytes short of its Content-Length")
-                if faults.bandwidth:
-                    await _throttled(send, message, faults.bandwidth)
-                    return
-            await send(message)
+    async def _body(self, message: Message) -> None:
+        """One body message: delayed, cut, cut short of its length, or throttled."""
+        faults = self.faults
+        body: bytes = message.get("body", b"")
+        if not self.started and faults.delay:
+            await asyncio.sleep(faults.delay)
+        self.started = True
+        if faults.drop_after is not None and self.sent + len(body) > faults.drop_after:
+            await self._cut(body[: faults.drop_after - self.sent])
+            return
+        self.sent += len(body)
+        if faults.missing and not message.get("more_body", False):
+            await self._send({"type": "http.response.body", "body": body, "more_body": True})
+            raise InjectedFault(f"body {faults.missing} bytes short of its Content-Length")
+        if faults.bandwidth:
+            await _throttled(self._send, message, faults.bandwidth)
+        else:
+            await self._send(message)
 
-        await self.inner(scope, receive, faulty_send)
+    async def _cut(self, head: bytes) -> None:
+        """Send `head`, then end a length-less body cleanly, or else drop the connection."""
+        if self.faults.no_length:  # nothing tells the client that bytes are missing
+            self.ended = True
+            await self._send({"type": "http.response.body", "body": head})
+            return
+        await self._send({"type": "http.response.body", "body": head, "more_body": True})
+        raise InjectedFault(f"connection dropped after {self.faults.drop_after} bytes")
 
 
 _PIECE = 64 * 1024
