@@ -196,49 +196,8 @@ def _populate(
     profile: str,
 ) -> DemoInfo:
     rng = random.Random(seed)
-    tokens = {name: demo_token(seed, name) for name in USERNAMES}
-    expired = demo_token(seed, "editor-expired")
-    user_ids = {name: number for number, name in enumerate(USERNAMES, start=1)}
-    session.execute(
-        insert(User),
-        [
-            {"id": uid, "username": name, "is_active": name != "inactive"}
-            for name, uid in user_ids.items()
-        ],
-    )
-    session.execute(
-        insert(Token),
-        [
-            {"user_id": user_ids[name], "digest": token_digest(token), "expiry": None}
-            for name, token in tokens.items()
-        ]
-        + [
-            {
-                "user_id": user_ids["editor"],
-                "digest": token_digest(expired),
-                "expiry": _EPOCH - timedelta(days=1),
-            }
-        ],
-    )
-    sockets = {spec[0]: pk for pk, spec in enumerate(SOCKETS, start=1)}
-    session.execute(
-        insert(Socket),
-        [
-            {
-                "pk": sockets[slug],
-                "slug": slug,
-                "title": title,
-                "description": "",
-                "kind": kind,
-                "super_kind": super_kind,
-                "relative_path": path,
-                "default_value": None,
-                "overlay_segments": [],
-                "look_up_table": None,
-            }
-            for slug, title, kind, super_kind, path in SOCKETS
-        ],
-    )
+    tokens, expired, user_ids = _add_users(session, seed)
+    sockets = _add_sockets(session)
     bench = profile.startswith("bench")
     specs = (BENCH_ALGORITHM,) if bench else ALGORITHMS
     public_algorithm = BENCH_ALGORITHM[0] if bench else PUBLIC_ALGORITHM
@@ -286,6 +245,61 @@ def _populate(
         large_file_job=large_job,
         profile=profile,
     )
+
+
+def _add_users(session: Session, seed: int) -> tuple[dict[str, str], str, dict[str, int]]:
+    """The demo users with one token each, and an expired token of the editor's.
+
+    Returns (tokens by user name, the expired token, user ids by name).
+    """
+    tokens = {name: demo_token(seed, name) for name in USERNAMES}
+    expired = demo_token(seed, "editor-expired")
+    user_ids = {name: number for number, name in enumerate(USERNAMES, start=1)}
+    session.execute(
+        insert(User),
+        [
+            {"id": uid, "username": name, "is_active": name != "inactive"}
+            for name, uid in user_ids.items()
+        ],
+    )
+    expired_row = {
+        "user_id": user_ids["editor"],
+        "digest": token_digest(expired),
+        "expiry": _EPOCH - timedelta(days=1),
+    }
+    session.execute(
+        insert(Token),
+        [
+            {"user_id": user_ids[name], "digest": token_digest(token), "expiry": None}
+            for name, token in tokens.items()
+        ]
+        + [expired_row],
+    )
+    return tokens, expired, user_ids
+
+
+def _add_sockets(session: Session) -> dict[str, int]:
+    """Every socket of SOCKETS; returns their pks by slug."""
+    sockets = {spec[0]: pk for pk, spec in enumerate(SOCKETS, start=1)}
+    session.execute(
+        insert(Socket),
+        [
+            {
+                "pk": sockets[slug],
+                "slug": slug,
+                "title": title,
+                "description": "",
+                "kind": kind,
+                "super_kind": super_kind,
+                "relative_path": path,
+                "default_value": None,
+                "overlay_segments": [],
+                "look_up_table": None,
+            }
+            for slug, title, kind, super_kind, path in SOCKETS
+        ],
+    )
+    return sockets
 
 
 def _add_bench_jobs(factory: JobFactory, jobs: int, algorithm: str, image: str) -> None:
