@@ -215,3 +215,30 @@ def test_plan_job_accepts_distinct_names_when_only_similar(tmp_path: Path) -> No
         ("e", "Image", "x.json.d"),  # two images may share a directory
     ]
     assert _refused_of(outputs, tmp_path, case_sensitive=False)[1] == []
+
+
+@pytest.mark.parametrize(
+    ("pk", "case_sensitive"),
+    [
+        ("manifest.jsonl", True),
+        ("results.csv", True),
+        (".gcfetch.lock", True),
+        (".manifest.jsonl.tmp", True),
+        ("Manifest.JSONL", False),
+    ],
+)
+def test_plan_job_refuses_job_whose_directory_would_take_a_run_file_name(
+    tmp_path: Path, pk: str, case_sensitive: bool
+) -> None:
+    planner = Planner(tmp_path.resolve(), case_sensitive=case_sensitive)
+    tasks, refused = planner.plan_job(_job(pk, [("a", "Value", "a.json")]))
+    assert tasks == [] and refused[0].error_type == "UnsafePathError"
+    assert "gcfetch's own files" in refused[0].error
+
+
+def test_plan_job_accepts_job_named_like_a_run_file_in_other_case_when_case_sensitive(
+    tmp_path: Path,
+) -> None:
+    planner = Planner(tmp_path.resolve(), case_sensitive=True)
+    tasks, refused = planner.plan_job(_job("Manifest.JSONL", [("a", "Value", "a.json")]))
+    assert refused == [] and tasks[0].relpath == "Manifest.JSONL/a.json"

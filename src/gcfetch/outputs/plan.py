@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gcfetch.errors import UnsafePathError
+from gcfetch.outputs.destination import LOCK_NAME
+from gcfetch.outputs.manifest import MANIFEST_NAME, RESULTS_NAME
 from gcfetch.outputs.summary import Failure
 from gcfetch.paths import (
     check_component,
@@ -28,6 +30,10 @@ if TYPE_CHECKING:
 
 SUPER_KINDS = {"image": "Image", "file": "File", "value": "Value"}
 SIDECARS = (".part", ".part.json")  # written beside every file target while it downloads
+# the run's own files in the destination (and their temp names): no job may take these names
+RUN_FILES = tuple(
+    name for own in (MANIFEST_NAME, RESULTS_NAME, LOCK_NAME) for name in (own, f".{own}.tmp")
+)
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,7 @@ class Planner:
         if kind is None:
             raise UnsafePathError(f"unknown super_kind {socket.super_kind!r}", path=None)
         shown = f"{job.pk}/{socket.relative_path}"
-        parts = [check_component(str(job.pk), original=shown)]
+        parts = [self._job_directory(str(job.pk), shown)]
         parts += split_relative(socket.relative_path, is_directory=kind == "Image")
         target = contained_target(self.root, parts, shown=shown)
         if kind == "Image":
@@ -88,6 +94,19 @@ class Planner:
             self._claim(target, shown, directory=False)
             source = value.file if kind == "File" else job.api_url
         return Task(job.pk, socket.slug, kind, target, self.relative(target), source, value.value)
+
+    def _job_directory(self, job_pk: str, shown: str) -> str:
+        """The job's directory name, refused if it is (as the filesystem compares names) one
+        of the run's own files."""
+        check_component(job_pk, original=shown)
+        own = {self._key(self.root / name) for name in RUN_FILES}
+        if self._key(self.root / job_pk) in own:
+            raise UnsafePathError(
+                f"refused server-supplied path {shown!r}: the job's directory would take the "
+                "name of one of gcfetch's own files in the destination",
+                path=shown,
+            )
+        return job_pk
 
     def image_file_target(self, task: Task, image_pk: str, file_url: str) -> Path:
         """`<task dir>/<image pk>.<ext>`, ext = everything after the last '.' of the URL's path."""
