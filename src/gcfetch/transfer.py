@@ -181,6 +181,9 @@ def _stream_into_part(job: _Transfer, offset: int, etag: str | None) -> _Receive
         if start != (offset if append else 0):
             job.part.unlink(missing_ok=True)
             raise _StartOver(f"The storage sent bytes from {start}, not {offset}.", url=job.url)
+        if append and response.headers.get("ETag") != etag:  # storage ignored If-Range
+            job.part.unlink(missing_ok=True)
+            raise _StartOver("The file changed since the .part was started.", url=job.url)
         etag = response.headers.get("ETag")
         size, digest = _write_part(job, response, append, etag)
     return _Received(size, digest, etag, total)

@@ -133,3 +133,25 @@ def test_download_is_not_corrupt_when_killed_after_sidecar_of_changed_file(
     download(client.http, url, target)
     source = faulty.settings.blob_dir / key
     assert target.read_bytes() == changed_copy(faulty.settings, key, source).read_bytes()
+
+
+def test_download_starts_over_when_storage_ignores_if_range_for_a_changed_file(
+    faulty: Sandbox, client: Client, blob, tmp_path: Path
+):
+    url, key, data = blob
+    faulty.set_faults(FaultSettings())
+    old = download(client.http, url, tmp_path / "old")
+    target = tmp_path / "file"
+    half = len(data) // 2
+    target.with_name("file.part").write_bytes(data[:half])  # a .part of the old version
+    sidecar = {"etag": old.etag, "url": url}
+    target.with_name("file.part.json").write_text(json.dumps(sidecar))
+    changed = Fault("changed", rate=1.0)
+    faulty.set_faults(FaultSettings(rules=(changed, Fault("ifrange", rate=1.0))))
+    faulty.traffic.clear()
+
+    download(client.http, url, target)
+
+    now = changed_copy(faulty.settings, key, faulty.settings.blob_dir / key).read_bytes()
+    assert now != data and target.read_bytes() == now  # never old bytes followed by new ones
+    assert _ranges(faulty, key)[0] == f"bytes={half}-"  # the resume was asked for first

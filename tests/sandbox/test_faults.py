@@ -199,6 +199,19 @@ def test_etag_fault_sends_same_bytes_under_other_etag_when_fired(faulty: Sandbox
     assert unchanged.status_code == 206 and unchanged.content == blob[2][100:]
 
 
+def test_ifrange_fault_answers_range_with_206_when_if_range_no_longer_matches(
+    faulty: Sandbox, blob
+):
+    url = _signed(faulty, blob[1])
+    stale = {"Range": "bytes=100-", "If-Range": '"an-old-etag"'}
+    faulty.set_faults(FaultSettings())
+    honoured = httpx.get(url, headers=stale)
+    faulty.set_faults(FaultSettings(rules=(Fault("ifrange", rate=1.0),)))
+    ignored = httpx.get(url, headers=stale)
+    assert honoured.status_code == 200 and honoured.content == blob[2]
+    assert ignored.status_code == 206 and ignored.content == blob[2][100:]
+
+
 def test_changed_fault_sends_other_bytes_of_same_size_when_fired(faulty: Sandbox, blob):
     url = _signed(faulty, blob[1])
     normal = httpx.get(url)

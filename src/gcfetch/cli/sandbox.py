@@ -95,7 +95,7 @@ FaultOpt = Annotated[
         metavar="SPEC",
         help="Fault rule (repeatable), e.g. status=503,rate=0.05,retry-after=1, "
         "drop=1000,first=1, gzip (or gzip=always), nolength (or nolength=star); kinds: "
-        "status, expired, drop, short, slow, etag, changed, gzip, nolength "
+        "status, expired, drop, short, slow, etag, changed, gzip, nolength, ifrange "
         "(see gcfetch.sandbox.faults.parse_fault).",
     ),
 ]

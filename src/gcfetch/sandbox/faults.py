@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from typing import Literal, get_args
 
 Origin = Literal["api", "storage"]
-Kind = Literal["status", "expired", "drop", "short", "slow", "etag", "changed", "gzip", "nolength"]
+Kind = Literal[
+    "status", "expired", "drop", "short", "slow", "etag", "changed", "gzip", "nolength", "ifrange"
+]
 KINDS: tuple[str, ...] = get_args(Kind)
 FAULT_STATUSES = frozenset({429, 500, 502, 503, 504, 507})
-BODY_KINDS = ("drop", "short", "slow", "etag", "changed", "gzip", "nolength")
+BODY_KINDS = ("drop", "short", "slow", "etag", "changed", "gzip", "nolength", "ifrange")
 GZIP_SUFFIXES = (".json", ".csv", ".pdf")
 
 
@@ -42,7 +44,10 @@ class Fault:
     - `nolength`: storage sends no Content-Length (the body is chunked); a 206 keeps its full
       `Content-Range`, unless `star_total`, which makes it `bytes a-b/*`. A `drop` firing with it
       ends the body cleanly after `after_bytes`, as a close-delimited body whose connection
-      dropped looks to a client: short, with nothing to tell.
+      dropped looks to a client: short, with nothing to tell;
+    - `ifrange`: storage ignores `If-Range` and answers a Range with a 206 even when the ETag
+      no longer matches (a CDN that does not honour it); with `changed`, a resume then gets
+      other bytes under another ETag.
     """
 
     kind: Kind
@@ -126,7 +131,8 @@ def parse_fault(spec: str) -> Fault:
     E.g. `status=503,rate=0.05,retry-after=1`, `drop=1000,first=1,path=/images/*`,
     `expired,first=1`, `slow=500,rate=0.1`, `short=10,first=1`, `etag,first=1`,
     `changed,first=1`, `status=429,first=2,retry-after-date=3,origin=storage`,
-    `gzip,path=*.json`, `gzip=always,first=1`, `nolength,rate=1`, `nolength=star,first=1`.
+    `gzip,path=*.json`, `gzip=always,first=1`, `nolength,rate=1`, `nolength=star,first=1`,
+    `ifrange,rate=1`.
     """
     head, *options = [part.strip() for part in spec.split(",")]
     kind, _, value = head.partition("=")

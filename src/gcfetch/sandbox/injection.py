@@ -123,6 +123,7 @@ class BodyFaults:
     gzip_always: bool = False
     no_length: bool = False
     star_total: bool = False
+    ignore_if_range: bool = False
 
     @classmethod
     def of(cls, fired: list[Fault], path: str, serial: int, bandwidth: float) -> BodyFaults:
@@ -143,6 +144,7 @@ class BodyFaults:
             gzip_always="gzip" in by_kind and by_kind["gzip"].always,
             no_length="nolength" in by_kind,
             star_total="nolength" in by_kind and by_kind["nolength"].star_total,
+            ignore_if_range="ifrange" in by_kind,
         )
 
     def compress(self, path: str, accept_encoding: str | None) -> bool:
@@ -159,6 +161,7 @@ class BodyFaults:
             or self.delay
             or self.bandwidth
             or self.no_length
+            or self.ignore_if_range
         )
 
     def wrap(self, response: Response) -> Response:
@@ -212,6 +215,9 @@ class _FaultyBody(Response):
         self.status_code = inner.status_code
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.faults.ignore_if_range:  # the inner response then serves any Range asked for
+            headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"if-range"]
+            scope = {**scope, "headers": headers}
         await self.inner(scope, receive, _FaultySend(send, self.faults))
 
 
