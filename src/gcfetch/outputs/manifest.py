@@ -152,17 +152,18 @@ class Manifest:
         return self._records.get(relpath)
 
     def complete_files(self, job_pk: str, socket_slug: str) -> int:
-        """How many files an earlier run recorded for this output, if all still exist with their
-        recorded size (0: not done)."""
+        """How many files an earlier run recorded for this output, if all are still intact
+        (0: not done)."""
         recs = [self._records[p] for p in self._by_output.get((job_pk, socket_slug), ())]
-        for rec in recs:
-            target = self.root / rec.path
-            try:
-                if target.is_symlink() or target.stat().st_size != rec.size:
-                    return 0
-            except OSError:
-                return 0
-        return len(recs)
+        return len(recs) if all(self.intact(rec) for rec in recs) else 0
+
+    def intact(self, rec: ManifestRecord) -> bool:
+        """Whether the recorded file is still on disk, not a symlink, with its recorded size."""
+        target = self.root / rec.path
+        try:
+            return not target.is_symlink() and target.stat().st_size == rec.size
+        except OSError:
+            return False
 
     def add(self, records: list[ManifestRecord]) -> None:
         """Append the records of one finished output (all its files in one write)."""

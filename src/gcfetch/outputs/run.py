@@ -275,22 +275,21 @@ class _Run:
             self.emit(events.TaskSkipped(task.job_pk, task.socket_slug, task.relpath, 0, "dry run"))
             return
         self.emit(events.TaskStarted(task.job_pk, task.socket_slug, task.relpath))
-        kept = 0
+        downloaded, present = 1, 0
         if task.super_kind == "Value":
             records, received = [self._write_value(task)], 0
         elif task.super_kind == "File":
             rec, received = self._fetch(task, task.source, task.target)
             records = [rec]
         else:
-            records, received, kept = self._fetch_image(task)
+            records, received, downloaded, present = self._fetch_image(task)
         self.manifest.add(records)
         with self._lock:
-            self.summary.files_downloaded += len(records) - kept
-            self.summary.files_present += kept
+            self.summary.files_downloaded += downloaded
+            self.summary.files_present += present
             self.summary.bytes_transferred += received
-        self.emit(
-            events.TaskFinished(task.job_pk, task.socket_slug, task.relpath, len(records), received)
-        )
+        files = downloaded + present
+        self.emit(events.TaskFinished(task.job_pk, task.socket_slug, task.relpath, files, received))
 
     def _already_done(self, task: Task) -> int:
         """Number of files of a complete output (0: not complete, write it).
@@ -319,11 +318,7 @@ class _Run:
         rec = self.manifest.get(self.planner.relative(path))
         if rec is None:
             return "unrecorded"
-        try:
-            same = not path.is_symlink() and path.stat().st_size == rec.size
-        except OSError:
-            same = False
-        return "intact" if same else "changed"
+        return "intact" if self.manifest.intact(rec) else "changed"
 
     def _confirmed(self, task: Task, path: Path, url: str | None) -> ManifestRecord | None:
         """The new record of an unrecorded file at `path` if it is confirmed: a value's content
@@ -399,30 +394,29 @@ class _Run:
         )
         return rec, result.bytes_received
 
-    def _fetch_image(self, task: Task) -> tuple[list[ManifestRecord], int, int]:
-        """(records to add, bytes received, files kept): an image file intact per its record is
-        kept as is, an unrecorded one if `_confirmed`; the others are downloaded."""
+    def _fetch_image(self, task: Task) -> tuple[list[ManifestRecord], int, int, int]:
+        """(records to add, bytes received, files downloaded, files kept): an image file intact
+        per its record is kept as is (it needs no new record), an unrecorded one if
+        `_confirmed`; the others are downloaded."""
         if not task.source:
             raise GCFetchError(f"the server gave no image for output {task.socket_slug!r}")
         image = self.client.images.detail(api_url=task.source)
         if not image.files:
             raise GCFetchError(f"image {image.pk} has no files to download")
         records: list[ManifestRecord] = []
-        received = kept = 0
+        received = downloaded = 0
         for image_file in image.files:
             target = self.planner.image_file_target(task, image.pk, image_file.file)
             state = self._on_disk(target)
             if state == "intact":
-                kept += 1
                 continue
             rec = self._confirmed(task, target, image_file.file) if state == "unrecorded" else None
-            if rec is not None:
-                kept += 1
-            else:
+            if rec is None:
                 rec, got = self._fetch(task, image_file.file, target)
                 received += got
+                downloaded += 1
             records.append(rec)
-        return records, received, kept
+        return records, received, downloaded, len(image.files) - downloaded
 
 
 def _holds_value(path: Path, value: object) -> bool:
