@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
 
 
 def pk_from_url(url: str) -> str:
@@ -20,10 +20,17 @@ def pk_from_url(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 
+def api_json(model: Model) -> Any:
+    """The JSON object the server sent for `model`, unchanged (None if it was not parsed from
+    an answer of the API)."""
+    return model._api_json
+
+
 class Model(BaseModel):
     """Base: unknown fields ignored; attribute access, and deprecated item access."""
 
     model_config = ConfigDict(extra="ignore", frozen=False)
+    _api_json: Any = PrivateAttr(default=None)  # set by the resource that parsed it
 
     def __getitem__(self, key: str) -> Any:
         warnings.warn(

@@ -14,7 +14,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from gcfetch.errors import UnsafePathError
 
@@ -109,6 +109,20 @@ def image_file_name(image_pk: str, file_url: str, *, under: str | None = None) -
     """`<image pk>.<ext>`, checked to be one safe file name (both parts come from the server);
     an error names it below the relative directory `under`, when given."""
     name = f"{image_pk}.{file_extension(file_url)}"
+    return check_component(name, original=name if under is None else f"{under}/{name}")
+
+
+def url_file_name(file_url: str) -> str:
+    """The last segment of the URL's path, percent-decoded: the stored file's own name."""
+    return unquote(urlsplit(file_url).path.rsplit("/", 1)[-1])
+
+
+def stored_file_name(file_url: str, *, under: str | None = None) -> str:
+    """`url_file_name`, refused unless it is one safe file name (it comes from the server); an
+    error names it below the relative directory `under`, when given."""
+    if _CONTROL.search(file_url):
+        raise _refuse(file_url, "control character (NUL, newline, ...) in a file URL")
+    name = url_file_name(file_url)
     return check_component(name, original=name if under is None else f"{under}/{name}")
 
 

@@ -19,7 +19,7 @@ from gcfetch.sandbox.tables import Job
 GCFETCH = "gcfetch"  # the runner that imports gcfetch as gcapi
 ALGORITHM = "lung-nodule-detector"
 EXAMPLE = "gcapi_download_outputs.py"  # in examples/
-RECORDS = {"manifest.jsonl", "results.csv", ".gcfetch.lock"}
+RECORDS = {"manifest.jsonl", "results.csv", "jobs.jsonl", ".gcfetch.lock"}
 
 
 def _tree(root: Path) -> dict[str, bytes]:

@@ -71,7 +71,7 @@ def test_download_outputs_writes_gcapi_tree_when_algorithm_selected(
                     assert target.read_bytes() == (blobs / key).read_bytes()
                     expected.add(rel)
     written = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
-    assert written - expected == {"manifest.jsonl", "results.csv", ".gcfetch.lock"}
+    assert written - expected == {"manifest.jsonl", "results.csv", "jobs.jsonl", ".gcfetch.lock"}
     assert {"images/segmentation", "metrics/score.json", "files/report.pdf"} <= {
         sv.interface.relative_path for j in succeeded for sv in j.outputs
     }
@@ -126,9 +126,15 @@ def test_download_outputs_writes_results_row_per_job_when_done(
     values = {
         sv.interface.slug: sv.value for sv in job.outputs if sv.interface.super_kind == "Value"
     }
-    assert set(rows[0]) == {"job", "algorithm_image", "status", *values}
+    inputs = ["input:generic-medical-image", "input:generic-medical-image:pk"]
+    assert list(rows[0]) == ["job", "algorithm_image", "status", *inputs, *sorted(values)]
     assert row["probability"] == str(values["probability"])
     assert json.loads(row["results"]) == values["results"]
+    for row in rows:  # every input image named, by the image the job really read
+        image_url = jobs[row["job"]].inputs[0].image
+        assert row[inputs[1]] == image_url.rstrip("/").rsplit("/", 1)[-1]
+        assert row[inputs[0]] == editor_client.images.detail(api_url=image_url).name
+        assert row[inputs[0]].startswith("case-")
 
 
 def test_download_outputs_sends_no_file_or_image_request_when_run_again(

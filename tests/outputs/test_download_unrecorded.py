@@ -45,7 +45,7 @@ def _files(root: Path, kind: str) -> list[str]:
 def _seed(reference: Path, tmp_path: Path) -> Path:
     """A copy of the reference tree without its records, as gcapi would have left it."""
     seeded = tmp_path / "seeded"
-    records = shutil.ignore_patterns("manifest.jsonl", "results.csv", ".gcfetch.lock")
+    records = shutil.ignore_patterns("manifest.jsonl", "results.csv", "jobs.jsonl", ".gcfetch.lock")
     shutil.copytree(reference, seeded, ignore=records)
     return seeded
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
-from gcfetch.models import Job
-from gcfetch.outputs.manifest import Manifest, ManifestRecord, ResultsTable
+from gcfetch.outputs.manifest import Manifest, ManifestRecord
 
 
 def _rec(path: str, size: int, job: str = "j1", socket: str = "seg") -> ManifestRecord:
@@ -162,52 +160,3 @@ def test_manifest_repairs_a_cut_line_before_appending(tmp_path: Path) -> None:
     manifest.add([_rec("j2/b.mha", 2, job="j2")])
     manifest.close()
     assert [rec["path"] for rec in _lines(tmp_path)] == ["j1/a.mha", "j2/b.mha"]
-
-
-def _job(pk: str, status: str, values: dict) -> Job:
-    outputs = [
-        {
-            "pk": n,
-            "interface": {
-                "pk": n,
-                "slug": slug,
-                "super_kind": "Value",
-                "relative_path": f"{slug}.json",
-            },
-            "value": value,
-        }
-        for n, (slug, value) in enumerate(values.items())
-    ]
-    return Job.model_validate(
-        {
-            "pk": pk,
-            "api_url": f"http://h/api/v1/algorithms/jobs/{pk}/",
-            "algorithm_image": "http://h/api/v1/algorithms/images/img1/",
-            "status": status,
-            "outputs": outputs,
-        }
-    )
-
-
-def test_results_table_writes_scalars_plain_and_others_compact_json_when_merged(
-    tmp_path: Path,
-) -> None:
-    table = ResultsTable(tmp_path)
-    table.add(_job("j1", "Succeeded", {"score": 0.5, "note": "hi", "res": {"a": [1, 2]}}))
-    table.write()
-    table = ResultsTable(tmp_path)
-    table.add(_job("j2", "Succeeded", {"score": 1, "flag": True, "note": None}))
-    table.write()
-    with (tmp_path / "results.csv").open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["job", "algorithm_image", "status", "flag", "note", "res", "score"]
-    assert rows[0] == {
-        "job": "j1",
-        "algorithm_image": "img1",
-        "status": "Succeeded",
-        "flag": "",
-        "note": "hi",
-        "res": '{"a":[1,2]}',
-        "score": "0.5",
-    }
-    assert rows[1]["flag"] == "True" and rows[1]["score"] == "1" and rows[1]["note"] == ""

@@ -22,7 +22,9 @@ from sqlalchemy import select
 from tests.reliability.helpers import MATRIX_ALGORITHM, make_client, manifest, tree, wait_idle
 
 from gcfetch import download_outputs
-from gcfetch.outputs.manifest import MANIFEST_NAME, RESULTS_NAME
+from gcfetch.outputs.job_records import JOBS_NAME
+from gcfetch.outputs.manifest import MANIFEST_NAME
+from gcfetch.outputs.results import RESULTS_NAME
 from gcfetch.retry import RetryPolicy
 from gcfetch.sandbox import Sandbox, SandboxSettings
 from gcfetch.sandbox.demo import DemoInfo
@@ -106,7 +108,7 @@ def _storage_path(record: dict) -> str:
 
 
 # a kill during the records' atomic rewrite leaves its temp file; the next run replaces it
-RECORD_TEMPS = {f".{name}.tmp" for name in (MANIFEST_NAME, RESULTS_NAME)}
+RECORD_TEMPS = {f".{name}.tmp" for name in (MANIFEST_NAME, RESULTS_NAME, JOBS_NAME)}
 
 
 def interrupted_trial(

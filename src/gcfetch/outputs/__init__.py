@@ -9,6 +9,7 @@ from gcfetch.outputs.events import (
     TaskFinished,
     TaskSkipped,
     TaskStarted,
+    Waiting,
 )
 from gcfetch.outputs.run import download_outputs
 from gcfetch.outputs.summary import DownloadSummary, Failure
@@ -24,5 +25,6 @@ __all__ = [
     "TaskFinished",
     "TaskSkipped",
     "TaskStarted",
+    "Waiting",
     "download_outputs",
 ]

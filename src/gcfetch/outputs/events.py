@@ -34,6 +34,14 @@ class ListingFinished:
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """A watch waits: `pending` selected jobs are not final; the next listing is in `seconds`."""
+
+    pending: int
+    seconds: float
+
+
+@dataclass(frozen=True)
 class TaskStarted:
     job_pk: str
     socket_slug: str
@@ -81,6 +89,7 @@ class BytesReceived:
 ProgressEvent = (
     JobListed
     | ListingFinished
+    | Waiting
     | TaskStarted
     | TaskFinished
     | TaskSkipped

@@ -1,43 +1,23 @@
-"""The records of a destination: `manifest.jsonl` (one line per file) and `results.csv`
-(one row per job, one column per value-output socket).
+"""`manifest.jsonl`: one line per file of the destination (size, sha256, ETag, source URL).
 
 The manifest gets one appended write per finished output, after its files are in place, so a
-line never names a file that was cut short; lines are fsynced at most every FLUSH_INTERVAL
-seconds, and lines lost to a kill leave files the next run checks as unrecorded. It is rewritten
-atomically only when it holds repeated or damaged lines. The results table is rewritten whole
-and atomically (temp file, fsync, os.replace) when a run ends, merged with the rows earlier
-runs left.
+line never names a file that was cut short; lines lost to a kill leave files the next run checks
+as unrecorded (jsonlines.py says when lines are fsynced and when the file is rewritten).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import logging
-import os
 import re
-import threading
-import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from gcfetch.errors import GCFetchError, UnsafePathError
-from gcfetch.files import atomic_write
-from gcfetch.models import pk_from_url
+from gcfetch.errors import UnsafePathError
+from gcfetch.outputs.jsonlines import AppendLog, read_lines
 from gcfetch.paths import split_relative
 
-if TYPE_CHECKING:
-    from gcfetch.models import Job
-
-logger = logging.getLogger(__name__)
-
 MANIFEST_NAME = "manifest.jsonl"
-RESULTS_NAME = "results.csv"
-FLUSH_INTERVAL = 2.0
-FIXED_COLUMNS = ("job", "algorithm_image", "status")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -103,13 +83,11 @@ def _safe_relative(path: str) -> bool:
 
 
 class Manifest:
-    """`manifest.jsonl`: one JSON line per file, appended as outputs finish.
+    """`manifest.jsonl`: one JSON line per file, appended as outputs finish (see jsonlines).
 
     Look-ups answer from the records earlier runs left (read once, at load); the records a run
-    adds go straight to the file, so memory does not grow with them. Each output's lines are
-    one `write` (a kill never splits a line) and are fsynced at most every FLUSH_INTERVAL
-    seconds and at `close()`. A later line for a path replaces an earlier one; the file is
-    rewritten atomically, without the repeats and damaged lines, only when it has any.
+    adds go straight to the file, so memory does not grow with them. A later line for a path
+    replaces an earlier one.
     """
 
     def __init__(self, root: Path, records: dict[str, ManifestRecord], *, clean: bool) -> None:
@@ -119,32 +97,14 @@ class Manifest:
         self._by_output: dict[tuple[str, str], list[str]] = defaultdict(list)
         for rec in records.values():
             self._by_output[(rec.job, rec.socket)].append(rec.path)
-        self._lock = threading.Lock()
-        self._fd: int | None = None
-        self._damaged = not clean  # must be rewritten before anything is appended
-        self._repeated = False  # a path recorded again: rewrite at close()
-        self._synced_at = time.monotonic()
+        self._log = AppendLog(self.path, _path_of_line, set(records), clean=clean)
 
     @classmethod
     def load(cls, root: Path) -> Manifest:
         """Read an existing manifest; lines that are not valid records are dropped, each with
         a warning naming the file and line (their files are then checked like unrecorded ones).
         """
-        records: dict[str, ManifestRecord] = {}
-        path = root / MANIFEST_NAME
-        clean = True
-        if path.exists():
-            text = path.read_text(encoding="utf-8")
-            clean = not text or text.endswith("\n")
-            for number, line in enumerate(text.splitlines(), 1):
-                try:
-                    rec = ManifestRecord.from_json(line)
-                except ValueError as exc:
-                    logger.warning("ignoring line %d of %s: %s", number, path, exc)
-                    clean = False
-                    continue
-                clean = clean and rec.path not in records
-                records[rec.path] = rec
+        records, clean = read_lines(root / MANIFEST_NAME, ManifestRecord.from_json, _path_of)
         return cls(root, records, clean=clean)
 
     def get(self, relpath: str) -> ManifestRecord | None:
@@ -167,118 +127,16 @@ class Manifest:
 
     def add(self, records: list[ManifestRecord]) -> None:
         """Append the records of one finished output (all its files in one write)."""
-        data = "".join(f"{rec.to_json()}\n" for rec in records).encode("utf-8")
-        with self._lock:
-            if self._damaged:
-                self._rewrite()
-            self._repeated = self._repeated or any(r.path in self._records for r in records)
-            if self._fd is None:
-                self._fd = self._open()
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(self._fd, view) :]
-                if time.monotonic() - self._synced_at >= FLUSH_INTERVAL:
-                    os.fsync(self._fd)
-                    self._synced_at = time.monotonic()
-            except OSError as exc:
-                self._damaged = True  # a line may be cut short: rewrite before the next one
-                raise _cannot_write(self.path, exc) from exc
+        self._log.append([(rec.path, rec.to_json()) for rec in records])
 
     def close(self) -> None:
         """Make the appended records durable; rewrite the file if it holds repeats or damage."""
-        with self._lock:
-            fd, self._fd = self._fd, None
-            if fd is not None:
-                try:
-                    os.fsync(fd)
-                except OSError as exc:
-                    self._damaged = True
-                    raise _cannot_write(self.path, exc) from exc
-                finally:
-                    os.close(fd)
-            if self._repeated or (self._damaged and self.path.exists()):
-                self._rewrite()
-
-    def _open(self) -> int:
-        try:
-            return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise _cannot_write(self.path, exc) from exc
-
-    def _rewrite(self) -> None:
-        """Rewrite the file atomically: the last record of each path, in first-seen order."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-        latest: dict[str, str] = {}
-        if self.path.exists():
-            with self.path.open(encoding="utf-8") as handle:
-                for line in handle:
-                    try:
-                        rec = ManifestRecord.from_json(line)
-                    except ValueError:
-                        continue
-                    latest[rec.path] = rec.to_json()
-        _write_whole(self.path, "".join(f"{line}\n" for line in latest.values()))
-        self._damaged = self._repeated = False
+        self._log.close()
 
 
-def _write_whole(path: Path, text: str) -> None:
-    """Replace `path` atomically (gcfetch.files); a failure (full disk) names the directory."""
-    try:
-        atomic_write(path, text)
-    except OSError as exc:
-        raise _cannot_write(path, exc) from exc
+def _path_of(rec: ManifestRecord) -> str:
+    return rec.path
 
 
-def _cannot_write(path: Path, exc: OSError) -> GCFetchError:
-    return GCFetchError(f"cannot write {path.name} in {path.parent}: {exc.strerror}")
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str | int | float | bool):
-        return str(value)
-    return json.dumps(value, separators=(",", ":"))
-
-
-class ResultsTable:
-    """`results.csv`: one row per job with its value outputs; merged with an existing file."""
-
-    def __init__(self, root: Path) -> None:
-        self.path = root / RESULTS_NAME
-        self._rows: dict[str, dict[str, str]] = {}
-        self._lock = threading.Lock()
-        if self.path.exists():
-            with self.path.open(encoding="utf-8", newline="") as handle:
-                for row in csv.DictReader(handle):
-                    if row.get("job"):
-                        self._rows[row["job"]] = {k: v for k, v in row.items() if v}
-
-    def add(self, job: Job) -> None:
-        row = {
-            "job": job.pk,
-            "algorithm_image": pk_from_url(job.algorithm_image),
-            "status": job.status,
-        }
-        for value in job.outputs:
-            socket = value.socket or value.interface
-            if str(socket.super_kind).lower() == "value":
-                row[socket.slug] = _cell(value.value)
-        with self._lock:
-            self._rows[job.pk] = row
-
-    def write(self) -> None:
-        """Rewrite the table atomically (columns: job, algorithm_image, status, sockets A-Z)."""
-        with self._lock:
-            if not self._rows:
-                return
-            extra = sorted({k for row in self._rows.values() for k in row} - set(FIXED_COLUMNS))
-            buffer = io.StringIO()
-            writer = csv.DictWriter(buffer, fieldnames=[*FIXED_COLUMNS, *extra], restval="")
-            writer.writeheader()
-            for pk in self._rows:
-                writer.writerow(self._rows[pk])
-            _write_whole(self.path, buffer.getvalue())
+def _path_of_line(line: str) -> str:
+    return ManifestRecord.from_json(line).path

@@ -1,5 +1,6 @@
-"""Job -> tasks with checked target paths: `<out>/<job pk>/<relative_path>`, as gcapi 0.16 lays
-out `download_socket_value` (images: `<relative_path>/<image pk>.<ext>` per image file).
+"""Job -> tasks with checked target paths: `<out>/<job pk>/<relative_path>` in gcapi's layout
+(images: `<relative_path>/<image pk>.<ext>` per image file), `<out>/<job pk>/output/...` in the
+evaluation layout (see layout.py).
 
 Every target is checked to stay inside the destination before anything is written, and each
 target can be claimed by one output only; a refused output becomes a Failure, the run goes on.
@@ -14,25 +15,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gcfetch.errors import UnsafePathError
+from gcfetch.models import pk_from_url
 from gcfetch.outputs.destination import LOCK_NAME
-from gcfetch.outputs.manifest import MANIFEST_NAME, RESULTS_NAME
+from gcfetch.outputs.job_records import JOBS_NAME, PREDICTIONS_NAME
+from gcfetch.outputs.layout import Layout
+from gcfetch.outputs.manifest import MANIFEST_NAME
+from gcfetch.outputs.results import RESULTS_NAME
 from gcfetch.outputs.summary import Failure
-from gcfetch.paths import (
-    check_component,
-    contained_target,
-    image_file_name,
-    is_case_sensitive,
-    split_relative,
-)
+from gcfetch.paths import check_component, contained_target, is_case_sensitive, split_relative
 
 if TYPE_CHECKING:
-    from gcfetch.models import Job, SocketValue
+    from collections.abc import Mapping
+
+    from gcfetch.models import Image, Job, SocketValue
 
 SUPER_KINDS = {"image": "Image", "file": "File", "value": "Value"}
 SIDECARS = (".part", ".part.json")  # written beside every file target while it downloads
 # the run's own files in the destination (and their temp names): no job may take these names
 RUN_FILES = tuple(
-    name for own in (MANIFEST_NAME, RESULTS_NAME, LOCK_NAME) for name in (own, f".{own}.tmp")
+    name
+    for own in (MANIFEST_NAME, RESULTS_NAME, JOBS_NAME, PREDICTIONS_NAME, LOCK_NAME)
+    for name in (own, f".{own}.tmp")
 )
 
 
@@ -47,6 +50,7 @@ class Task:
     relpath: str  # target relative to the destination, POSIX style
     source: str | None  # file URL, image API URL, or the job's API URL for values
     value: Any = None
+    image: Image | None = None  # an image output's metadata, when it came in bulk
 
 
 class Planner:
@@ -57,8 +61,11 @@ class Planner:
     given). A file target also takes its `.part` and `.part.json` names.
     """
 
-    def __init__(self, root: Path, *, case_sensitive: bool | None = None) -> None:
+    def __init__(
+        self, root: Path, layout: Layout | None = None, *, case_sensitive: bool | None = None
+    ) -> None:
         self.root = root
+        self.layout = layout or Layout()
         self._case_sensitive = case_sensitive
         # claimed targets as `_key` strings, one per output and per image file (sidecar names
         # are derived when checking, not stored)
@@ -66,34 +73,40 @@ class Planner:
         self._dirs: set[str] = set()
         self._lock = threading.Lock()
 
-    def plan_job(self, job: Job) -> tuple[list[Task], list[Failure]]:
-        """Tasks for every output of `job`, and the outputs refused (unsafe or clashing path)."""
+    def plan_job(
+        self, job: Job, images: Mapping[str, Image] | None = None
+    ) -> tuple[list[Task], list[Failure]]:
+        """Tasks for every output of `job`, and the outputs refused (unsafe or clashing path);
+        `images` (by pk) gives image outputs their metadata."""
         tasks: list[Task] = []
         refused: list[Failure] = []
         for value in job.outputs:
             socket = value.socket or value.interface
             try:
-                tasks.append(self._task(job, value))
+                tasks.append(self._task(job, value, images or {}))
             except UnsafePathError as exc:
                 refused.append(failure(job.pk, socket.slug, socket.relative_path, exc))
         return tasks, refused
 
-    def _task(self, job: Job, value: SocketValue) -> Task:
+    def _task(self, job: Job, value: SocketValue, images: Mapping[str, Image]) -> Task:
         socket = value.socket or value.interface
         kind = SUPER_KINDS.get(str(socket.super_kind).lower())
         if kind is None:
             raise UnsafePathError(f"unknown super_kind {socket.super_kind!r}", path=None)
         shown = f"{job.pk}/{socket.relative_path}"
-        parts = [self._job_directory(str(job.pk), shown)]
+        parts = self.layout.job_parts(self._job_directory(str(job.pk), shown))
         parts += split_relative(socket.relative_path, is_directory=kind == "Image")
         target = contained_target(self.root, parts, shown=shown)
+        image = None
         if kind == "Image":
             self._claim(target, shown, directory=True)
             source = value.image
+            image = images.get(pk_from_url(source)) if source else None
         else:
             self._claim(target, shown, directory=False)
             source = value.file if kind == "File" else job.api_url
-        return Task(job.pk, socket.slug, kind, target, self.relative(target), source, value.value)
+        relpath = self.relative(target)
+        return Task(job.pk, socket.slug, kind, target, relpath, source, value.value, image)
 
     def _job_directory(self, job_pk: str, shown: str) -> str:
         """The job's directory name, refused if it is (as the filesystem compares names) one
@@ -109,8 +122,8 @@ class Planner:
         return job_pk
 
     def image_file_target(self, task: Task, image_pk: str, file_url: str) -> Path:
-        """`<task dir>/<image pk>.<ext>`, ext = everything after the last '.' of the URL's path."""
-        name = image_file_name(image_pk, file_url, under=task.relpath)
+        """The target of one file of an image output, named as the layout names it."""
+        name = self.layout.image_file_name(image_pk, file_url, under=task.relpath)
         shown = f"{task.relpath}/{name}"
         target = contained_target(
             self.root, [*task.target.relative_to(self.root).parts, name], shown=shown

@@ -1,7 +1,10 @@
 """Run the download: a lister feeds a bounded pool of workers; records and summary at the end.
 
-The calling thread lists jobs lazily (page by page) and submits each output as soon as its job
-is listed, so transfers overlap with the listing. At most `workers` outputs run at once, on the
+The calling thread lists jobs lazily (page by page) and submits the outputs of every
+BATCH_JOBS selected jobs as soon as they are listed, so transfers overlap with the listing.
+Each batch's images are looked up in bulk (image_lookup.py): the input images' names for the
+records, and the output images' files, in one request each, and only where an earlier run
+has not already recorded them. At most `workers` outputs run at once, on the
 client's one connection pool, whose size (`Client.max_concurrent_downloads`) bounds `workers`.
 Recorded outputs whose files still have their recorded size are skipped without any request.
 A file found at its final path without a record (left by gcapi, a copy cut short, a lost
@@ -12,7 +15,6 @@ again through the normal atomic transfer.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -24,21 +26,28 @@ from typing import TYPE_CHECKING
 
 from gcfetch.errors import GCFetchError, TransferCancelled
 from gcfetch.files import atomic_write, sha256_file
+from gcfetch.models import pk_from_url
 from gcfetch.outputs import events
 from gcfetch.outputs.destination import destination_lock, prepare_destination
-from gcfetch.outputs.manifest import Manifest, ManifestRecord, ResultsTable
+from gcfetch.outputs.image_lookup import ImageLookup
+from gcfetch.outputs.job_records import JobsLog, Predictions
+from gcfetch.outputs.layout import Layout, LayoutName, layout_named
+from gcfetch.outputs.manifest import Manifest, ManifestRecord
 from gcfetch.outputs.plan import Planner, Task, failure
-from gcfetch.outputs.select import select_jobs
-from gcfetch.outputs.summary import DownloadSummary, Failure
+from gcfetch.outputs.results import ResultsTable
+from gcfetch.outputs.select import JobSource, select_jobs
+from gcfetch.outputs.summary import FINAL_STATUSES, DownloadSummary, Failure
 from gcfetch.resources import Malformed
 
 if TYPE_CHECKING:
     from gcfetch.client import Client
-    from gcfetch.models import Job
+    from gcfetch.models import Image, Job, SocketValue
 
 logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[events.ProgressEvent], None]
+BATCH_JOBS = 50  # selected jobs planned together, their images looked up in one request
+MIN_INTERVAL = 1.0
 
 
 def download_outputs(
@@ -53,6 +62,9 @@ def download_outputs(
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     dry_run: bool = False,
+    layout: LayoutName = "default",
+    watch: bool = False,
+    interval: float = 30.0,
 ) -> DownloadSummary:
     """Download the outputs of the selected jobs into `<output_directory>/<job pk>/...`.
 
@@ -63,26 +75,58 @@ def download_outputs(
     backoff, Retry-After); the summary says `interrupted`. The client stays usable afterwards.
     Bad input (unknown slug/image/job, unusable directory, refused token) raises at once.
 
+    `layout="evaluation"` writes what an evaluation container reads: `predictions.json` and
+    `<job pk>/output/<relative_path>` (see gcfetch.outputs.layout). `watch=True` lists again
+    every `interval` seconds (at least 1) while any selected job is not final (Succeeded,
+    Failed or Cancelled), downloading what newly succeeded.
+
     `workers` (outputs at once) defaults to the client's `max_concurrent_downloads`, which sizes
     its connection pool; more workers than that are reduced to it, with a warning.
     """
+    chosen = layout_named(layout)
+    if watch and dry_run:
+        raise ValueError("a dry run lists once: do not combine dry_run with watch")
     workers = _worker_count(client, workers)
     cancel = cancel or threading.Event()
     root = prepare_destination(output_directory, create=not dry_run)
+
+    def select() -> JobSource:
+        return select_jobs(
+            client, algorithm=algorithm, algorithm_image=algorithm_image, jobs=jobs, malformed=True
+        )
+
     with client.http.cancelled_by(cancel):
         try:
-            source = select_jobs(
-                client,
-                algorithm=algorithm,
-                algorithm_image=algorithm_image,
-                jobs=jobs,
-                malformed=True,
-            )
+            source = select()
         except TransferCancelled:
             return DownloadSummary(root, tuple(statuses), interrupted=True, dry_run=dry_run)
-        run = _Run(client, root, tuple(statuses), workers, on_progress, cancel, dry_run)
+        run = _Run(client, root, tuple(statuses), workers, on_progress, cancel, dry_run, chosen)
         with nullcontext() if dry_run else destination_lock(root):
-            return run.execute(source.jobs)
+            summary = run.execute(source.jobs)
+            if watch:
+                summary = _watch(run, summary, select, max(interval, MIN_INTERVAL))
+            return summary
+
+
+def _watch(
+    run: _Run, summary: DownloadSummary, select: Callable[[], JobSource], interval: float
+) -> DownloadSummary:
+    """List and download again every `interval` seconds while selected jobs are pending."""
+    while summary.pending_jobs and not summary.interrupted:
+        run.emit(events.Waiting(summary.pending_jobs, interval))
+        if run.cancel.wait(interval):
+            summary.interrupted = True
+            break
+        try:
+            source = select()
+        except TransferCancelled:
+            summary.interrupted = True
+            break
+        except GCFetchError as exc:  # keep what the earlier passes did, and say why it ended
+            summary.failures.append(failure("", "", "", GCFetchError(f"listing stopped: {exc}")))
+            break
+        summary = run.execute(source.jobs).after(summary)
+    return summary
 
 
 def _worker_count(client: Client, workers: int | None) -> int:
@@ -105,6 +149,8 @@ def _worker_count(client: Client, workers: int | None) -> int:
 
 
 class _Run:
+    """One destination's download; `execute` is one pass (the watch calls it again)."""
+
     def __init__(
         self,
         client: Client,
@@ -114,14 +160,16 @@ class _Run:
         on_progress: ProgressCallback | None,
         cancel: threading.Event,
         dry_run: bool,
+        layout: Layout,
     ) -> None:
         self.client = client
         self.root = root
+        self.statuses = statuses
         self.workers = workers
         self.cancel = cancel
         self.dry_run = dry_run
-        self.planner = Planner(root)
-        self.summary = DownloadSummary(root, statuses, dry_run=dry_run)
+        self.layout = layout
+        self.lookup = ImageLookup(client)  # kept across passes: names seen are not asked again
         self._emit_to = on_progress
         self._lock = threading.Lock()
         self._bytes = events.BytesBatcher(self.emit)
@@ -131,13 +179,14 @@ class _Run:
             self._emit_to(event)
 
     def execute(self, jobs: Iterable[Job | Malformed]) -> DownloadSummary:
+        """One pass: list, download, write the records; the summary of this pass."""
         started = time.monotonic()
-        self.manifest = Manifest.load(self.root)
-        self.results = ResultsTable(self.root) if not self.dry_run else None
+        self._open_records()
         slots = threading.BoundedSemaphore(self.workers * 2)
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="gcfetch")
+        listed_all = False
         try:
-            self._list_and_submit(jobs, pool, slots)
+            listed_all = self._list_and_submit(jobs, pool, slots)
         except TransferCancelled:  # a listing request's wait was cancelled: not a failure
             pass
         except GCFetchError as exc:  # listing stopped: keep what was submitted, report it
@@ -152,9 +201,22 @@ class _Run:
             finally:
                 self.summary.interrupted = self.cancel.is_set()
                 self.summary.seconds = time.monotonic() - started
-                if not self.dry_run:
-                    self._write_records()
+                self._write_records(listed_all and not self.cancel.is_set())
         return self.summary
+
+    def _open_records(self) -> None:
+        """A new pass: fresh counts and claims; the records as the destination holds them."""
+        self.summary = DownloadSummary(self.root, self.statuses, dry_run=self.dry_run)
+        self.planner = Planner(self.root, self.layout)
+        self.manifest = Manifest.load(self.root)
+        self.results = self.jobs_log = self.predictions = None
+        if self.dry_run:
+            return
+        self.results = ResultsTable(self.root)
+        self.lookup.names.update(self.results.image_names())
+        self.jobs_log = JobsLog(self.root)
+        if self.layout.name == "evaluation":
+            self.predictions = Predictions(self.root)
 
     def _shut_down(self, pool: ThreadPoolExecutor) -> None:
         """Wait for the workers. A KeyboardInterrupt cancels the run and waits for the workers'
@@ -168,9 +230,16 @@ class _Run:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
 
-    def _write_records(self) -> None:
-        """Write the manifest and results table; a failure (full disk) is reported, not raised."""
-        for write in (self.manifest.close, self.results.write):
+    def _write_records(self, listed_all: bool) -> None:
+        """Write the records (predictions.json only if every job was listed); a failure (full
+        disk) is reported, not raised."""
+        writes: list[Callable[[], None]] = [self.manifest.close]
+        if self.results is not None and self.jobs_log is not None:
+            writes += [self.results.write, self.jobs_log.close]
+        if self.predictions is not None:
+            predictions = self.predictions
+            writes.append(lambda: predictions.finish(complete=listed_all))
+        for write in writes:
             try:
                 write()
             except GCFetchError as exc:
@@ -182,37 +251,93 @@ class _Run:
         jobs: Iterable[Job | Malformed],
         pool: ThreadPoolExecutor,
         slots: threading.BoundedSemaphore,
-    ) -> None:
-        """List the jobs; submit each selected job's outputs as soon as it is listed."""
-        listed = 0
+    ) -> bool:
+        """List the jobs; plan and submit the selected ones BATCH_JOBS at a time. True once
+        every job was listed, False if cancelled."""
+        listed, batch = 0, []
         for job in jobs:
             if self.cancel.is_set():
-                return
+                return False
             listed += 1
-            if not self._submit(self._plan(job), pool, slots):
-                return
+            selected = self._count(job)
+            if selected is not None:
+                batch.append(selected)
+            if len(batch) == BATCH_JOBS:
+                if not self._submit_batch(batch, pool, slots):
+                    return False
+                batch = []
+        if not self._submit_batch(batch, pool, slots):
+            return False
         self.emit(events.ListingFinished(listed, self.summary.selected_jobs))
+        return True
 
-    def _plan(self, job: Job | Malformed) -> list[Task]:
-        """Count the job by status; for a selected one, add its results row, fail its refused
-        outputs and return its tasks."""
+    def _count(self, job: Job | Malformed) -> Job | None:
+        """Count the job by status; the job if it is selected for download."""
         if isinstance(job, Malformed):
             self._malformed(job)
-            return []
+            return None
         self.summary.jobs_by_status[job.status] += 1
+        if job.status not in FINAL_STATUSES:
+            self.summary.pending_jobs += 1
         if job.status not in self.summary.statuses:
             self.emit(events.JobListed(job.pk, job.status, selected=False, tasks=0))
-            return []
+            return None
         self.summary.selected_jobs += 1
-        tasks, refused = self.planner.plan_job(job)
-        if self.results is not None:
-            self.results.add(job)
+        return job
+
+    def _submit_batch(
+        self, batch: list[Job], pool: ThreadPoolExecutor, slots: threading.BoundedSemaphore
+    ) -> bool:
+        """Look up the batch's images, then plan and submit each job; False if cancelled."""
+        images = self._look_up_images(batch)
+        return all(self._submit(self._plan(job, images), pool, slots) for job in batch)
+
+    def _look_up_images(self, batch: list[Job]) -> dict[str, Image]:
+        """The images the batch needs, in bulk: input images not yet named, and the output
+        images of outputs not yet complete (in the evaluation layout also those not yet named,
+        for predictions.json). A dry run asks for nothing."""
+        if self.dry_run or not batch:
+            return {}
+        names = self.lookup.names
+        inputs = [job.pk for job in batch if any(pk not in names for pk in _images(job.inputs))]
+        outputs = [job.pk for job in batch if self._needs_output_images(job)]
+        found = self.lookup.of_jobs("job_input", inputs) if inputs else {}
+        if outputs:
+            found.update(self.lookup.of_jobs("job_output", outputs))
+        return found
+
+    def _needs_output_images(self, job: Job) -> bool:
+        """Whether an image output of `job` is not complete on disk, or (evaluation layout)
+        has no known name."""
+        for value in job.outputs:
+            if not value.image:
+                continue
+            if not self.manifest.complete_files(job.pk, (value.socket or value.interface).slug):
+                return True
+            if self.predictions is not None and pk_from_url(value.image) not in self.lookup.names:
+                return True
+        return False
+
+    def _plan(self, job: Job, images: dict[str, Image]) -> list[Task]:
+        """Plan a selected job: record it, fail its refused outputs and return its tasks."""
+        tasks, refused = self.planner.plan_job(job, images)
+        self._record(job)
         self.emit(
             events.JobListed(job.pk, job.status, selected=True, tasks=len(tasks) + len(refused))
         )
         for item in refused:
             self._fail(item)
         return tasks
+
+    def _record(self, job: Job) -> None:
+        """The job's row in results.csv, its line in jobs.jsonl and its predictions entry."""
+        if self.results is None or self.jobs_log is None:
+            return
+        self.results.add(job, {pk: self.lookup.name_of(pk) for pk in _images(job.inputs)})
+        self.jobs_log.add(job)
+        if self.predictions is not None:
+            values = [*job.inputs, *job.outputs]
+            self.predictions.add(job, {pk: self.lookup.name_of(pk) for pk in _images(values)})
 
     def _submit(
         self, tasks: list[Task], pool: ThreadPoolExecutor, slots: threading.BoundedSemaphore
@@ -231,6 +356,7 @@ class _Run:
         status = job.raw.get("status") if isinstance(job.raw, dict) else None
         if isinstance(status, str):
             self.summary.jobs_by_status[status] += 1
+            self.summary.pending_jobs += status not in FINAL_STATUSES
             if status not in self.summary.statuses:
                 self.emit(events.JobListed(job.pk or "", status, selected=False, tasks=0))
                 return
@@ -328,7 +454,7 @@ class _Run:
             return None
         etag = None
         if task.super_kind == "Value":
-            if not _holds_value(path, task.value):
+            if not _holds(path, self.layout.value_text(task.value)):
                 logger.info("%s differs from the job's value; writing it again", path)
                 return None
         else:
@@ -368,7 +494,7 @@ class _Run:
     def _write_value(self, task: Task) -> ManifestRecord:
         part = task.target.with_name(task.target.name + ".part")  # a name the planner reserved
         try:
-            atomic_write(task.target, json.dumps(task.value, indent=2), temp=part)
+            atomic_write(task.target, self.layout.value_text(task.value), temp=part)
         except OSError as exc:
             raise GCFetchError(
                 f"cannot write {task.target.name} in {task.target.parent}: {exc.strerror}"
@@ -400,12 +526,13 @@ class _Run:
         `_confirmed`; the others are downloaded."""
         if not task.source:
             raise GCFetchError(f"the server gave no image for output {task.socket_slug!r}")
-        image = self.client.images.detail(api_url=task.source)
-        if not image.files:
-            raise GCFetchError(f"image {image.pk} has no files to download")
+        image = task.image or self.client.images.detail(api_url=task.source)
+        files = self.layout.image_files(image.files)
+        if not files:
+            raise GCFetchError(f"image {image.pk} has no files to download{_why(image)}")
         records: list[ManifestRecord] = []
         received = downloaded = 0
-        for image_file in image.files:
+        for image_file in files:
             target = self.planner.image_file_target(task, image.pk, image_file.file)
             state = self._on_disk(target)
             if state == "intact":
@@ -416,12 +543,22 @@ class _Run:
                 received += got
                 downloaded += 1
             records.append(rec)
-        return records, received, downloaded, len(image.files) - downloaded
+        return records, received, downloaded, len(files) - downloaded
 
 
-def _holds_value(path: Path, value: object) -> bool:
-    """Whether `path` holds `value` as `_write_value` writes it (JSON, indent 2)."""
-    expected = json.dumps(value, indent=2)
+def _images(values: Iterable[SocketValue]) -> list[str]:
+    """The pks of the images among `values`."""
+    return [pk_from_url(value.image) for value in values if value.image]
+
+
+def _why(image: Image) -> str:
+    if image.dicom_image_set:
+        return " (a DICOM image set: gcfetch cannot download those yet)"
+    return " (none of type MHD or TIFF, the ones an evaluation reads)" if image.files else ""
+
+
+def _holds(path: Path, expected: str) -> bool:
+    """Whether `path` holds the text `expected` (a value as the layout writes it)."""
     try:
         if path.stat().st_size > 2 * len(expected.encode("utf-8")):
             return False

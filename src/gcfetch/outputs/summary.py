@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+FINAL_STATUSES = ("Succeeded", "Failed", "Cancelled")  # a job in any other state may still run
+
 
 @dataclass(frozen=True)
 class Failure:
@@ -26,6 +28,7 @@ class DownloadSummary:
     statuses: tuple[str, ...]
     jobs_by_status: Counter[str] = field(default_factory=Counter)
     selected_jobs: int = 0
+    pending_jobs: int = 0  # listed jobs not yet in a final state (FINAL_STATUSES)
     files_downloaded: int = 0
     files_present: int = 0
     failures: list[Failure] = field(default_factory=list)
@@ -34,6 +37,14 @@ class DownloadSummary:
     interrupted: bool = False
     dry_run: bool = False
     would_download: list[str] = field(default_factory=list)  # dry run: paths, relative
+
+    def after(self, earlier: DownloadSummary) -> DownloadSummary:
+        """This pass's summary, also counting what an `earlier` pass downloaded and its time
+        (a watch: jobs and failures are as this pass found them)."""
+        self.files_downloaded += earlier.files_downloaded
+        self.bytes_transferred += earlier.bytes_transferred
+        self.seconds += earlier.seconds
+        return self
 
     @property
     def files_failed(self) -> int:
