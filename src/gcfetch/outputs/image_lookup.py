@@ -41,7 +41,7 @@ class ImageLookup:
     def of_jobs(self, direction: Direction, job_pks: Sequence[str]) -> dict[str, Image]:
         """The images of these jobs' inputs or outputs, by pk (see the module for failures)."""
         found: dict[str, Image] = {}
-        for group in _groups(len(self._client.images.url), direction, job_pks):
+        for group in request_groups(len(self._client.images.url), direction, job_pks):
             try:
                 self.requests += 1
                 for image in self._client.images.iterate_all({direction: group}):
@@ -71,7 +71,9 @@ class ImageLookup:
         return self.names[image_pk]
 
 
-def _groups(base_length: int, direction: Direction, job_pks: Sequence[str]) -> Iterator[list[str]]:
+def request_groups(
+    base_length: int, direction: Direction, job_pks: Sequence[str]
+) -> Iterator[list[str]]:
     """`job_pks` in groups whose request URL stays within the bounds."""
     group: list[str] = []
     length = base_length + _PAGING
