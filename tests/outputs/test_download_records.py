@@ -13,6 +13,7 @@ from tests.outputs.helpers import CountingTransport
 
 from gcfetch.client import Client
 from gcfetch.outputs import download_outputs, run
+from gcfetch.outputs.image_lookup import request_groups
 from gcfetch.retry import RetryPolicy
 from gcfetch.sandbox.faults import Fault, FaultSettings
 
