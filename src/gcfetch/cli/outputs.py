@@ -8,6 +8,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -47,7 +48,13 @@ OUTPUTS_HELP = (
     "Files land as the official client lays them out: DIR/<job pk>/<socket relative path>, "
     "images as DIR/<job pk>/<image dir>/<image pk>.mha, values as JSON. DIR/manifest.jsonl "
     "records every file (size, sha256, ETag, source URL); DIR/results.csv has one row per job "
-    "with its value outputs.\n\n"
+    "with its inputs (image names and pks) and value outputs; DIR/jobs.jsonl holds each job "
+    "as the API returned it.\n\n"
+    "--layout evaluation writes what a challenge's evaluation container reads: "
+    "DIR/predictions.json and DIR/<job pk>/output/<socket relative path>; mount DIR as "
+    "/input.\n\n"
+    "--watch lists again every --interval seconds while selected jobs are still running, "
+    "downloads what newly succeeded, and stops when every job is final (or on Ctrl-C).\n\n"
     "Run the same command again at any time: finished files are skipped without any request, "
     "a half-downloaded file continues where it stopped, and new jobs are picked up. Ctrl-C "
     "stops within 3 seconds, also while waiting to retry, and keeps everything done so far. A "
@@ -60,6 +67,8 @@ OUTPUTS_HELP = (
     "gcfetch outputs --algorithm lung-nodule-detector -o download/\n\n"
     "gcfetch outputs -a lung-nodule-detector -i <PK> --status Failed\n\n"
     "gcfetch outputs --job <PK> --job <PK> -o download/ --workers 16\n\n"
+    "gcfetch outputs -a lung-nodule-detector --layout evaluation -o input/\n\n"
+    "gcfetch outputs -a lung-nodule-detector --watch --interval 60\n\n"
     "gcfetch outputs -a lung-nodule-detector --dry-run"
 )
 
@@ -73,6 +82,33 @@ DryRunOpt = Annotated[
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")]
 
 
+class LayoutChoice(StrEnum):
+    default = "default"
+    evaluation = "evaluation"
+
+
+LayoutOpt = Annotated[
+    LayoutChoice,
+    typer.Option(
+        "--layout",
+        metavar="NAME",
+        case_sensitive=False,
+        help="default (as gcapi writes) or evaluation (predictions.json and "
+        "<job pk>/output/..., as an evaluation container reads them).",
+    ),
+]
+WatchOpt = Annotated[
+    bool,
+    typer.Option("--watch", help="Keep listing while selected jobs run; stop when all are final."),
+]
+IntervalOpt = Annotated[
+    float,
+    typer.Option(
+        "--interval", metavar="SECONDS", help="Seconds between listings with --watch (>= 1)."
+    ),
+]
+
+
 def outputs_command(
     algorithm: AlgorithmOpt = None,
     algorithm_image: AlgorithmImageOpt = None,
@@ -81,6 +117,9 @@ def outputs_command(
     status: StatusOpt = None,
     workers: WorkersOpt = config.DEFAULT_WORKERS,
     dry_run: DryRunOpt = False,
+    layout: LayoutOpt = LayoutChoice.default,
+    watch: WatchOpt = False,
+    interval: IntervalOpt = 30.0,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
     token: TokenOpt = None,
@@ -92,6 +131,8 @@ def outputs_command(
     setup_logging(verbose)
     out, err = Console(), Console(stderr=True, soft_wrap=True)
     _check_selection(err, algorithm, algorithm_image, job)
+    if watch and dry_run:
+        usage_error(err, "A dry run lists once: drop --watch or --dry-run.", "outputs")
     cancel = threading.Event()
 
     def run() -> DownloadSummary:
@@ -109,6 +150,9 @@ def outputs_command(
                 on_progress=view,
                 cancel=cancel,
                 dry_run=dry_run,
+                layout=layout.value,
+                watch=watch,
+                interval=interval,
             )
 
     try:

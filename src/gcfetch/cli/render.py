@@ -79,7 +79,9 @@ class ProgressView:
     def _handle(self, event: events.ProgressEvent) -> None:
         if isinstance(event, events.JobListed):
             self._jobs += 1
-            self._progress.update(self._task, total=self._total() + event.tasks)
+            self._progress.update(
+                self._task, total=self._total() + event.tasks, description="outputs"
+            )
         elif isinstance(event, events.BytesReceived):
             self._bytes += event.count
         elif isinstance(event, events.TaskFinished | events.TaskSkipped | events.TaskFailed):
@@ -87,6 +89,8 @@ class ProgressView:
             self._line(event)
         elif isinstance(event, events.ListingFinished):
             self._plain(f"listed {event.listed} jobs, {event.selected} selected")
+        elif isinstance(event, events.Waiting):
+            self._wait(event)
         if self.live:
             rate = self._bytes / max(time.monotonic() - self._started, 1e-6)
             self._progress.update(
@@ -94,6 +98,13 @@ class ProgressView:
                 info=f"{self._jobs} jobs listed · "
                 f"{human_bytes(self._bytes)} · {human_bytes(rate)}/s",
             )
+
+    def _wait(self, event: events.Waiting) -> None:
+        """Say what a watch waits for; the next pass counts its jobs afresh."""
+        text = f"{event.pending} jobs still running; next check in {event.seconds:.0f} s"
+        self._plain(text)
+        self._jobs = 0
+        self._progress.reset(self._task, total=0, description=text)
 
     def _total(self) -> int:
         return int(self._progress.tasks[0].total or 0)
