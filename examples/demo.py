@@ -3,9 +3,11 @@
 1. start `gcfetch sandbox serve --demo` (it stops by itself after SERVER_LIFETIME seconds);
 2. list the algorithms with `gcfetch.Client` and the jobs with `gcfetch jobs`;
 3. `gcfetch outputs` downloads every output of the succeeded jobs into download/;
-4. show the first rows of download/results.csv;
+4. show the first rows of download/results.csv: each job's input image, then its values;
 5. run `gcfetch outputs` again: nothing is transferred twice;
-6. stop the sandbox.
+6. download in the evaluation layout into download/evaluation/input/ and run a tiny
+   evaluation (examples/evaluate.py) on it, as a challenge's evaluation container would;
+7. stop the sandbox.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import gcfetch
 DATA_DIR = Path(".demo-data")
 DOWNLOAD_DIR = Path("download")
 DEMO_MARKER = DOWNLOAD_DIR / ".made-by-make-demo"
+EVALUATION_DIR = DOWNLOAD_DIR / "evaluation"
+EVALUATE = Path(__file__).with_name("evaluate.py")
 ALGORITHM = "lung-nodule-detector"
 SERVER_LIFETIME = 600  # seconds; the server stops by itself even if this script is killed
 GCFETCH = [sys.executable, "-m", "gcfetch.cli"]
@@ -64,6 +68,36 @@ def gcfetch_cli(*args: str, env: dict[str, str]) -> None:
         raise SystemExit(f"gcfetch {args[0]} exited with {done.returncode}")
 
 
+def show_algorithms(info: dict[str, str]) -> None:
+    step(f"Sandbox API at {info['base_url']}; algorithms visible to the demo editor")
+    with gcfetch.Client(token=info["token"], base_url=info["base_url"]) as client:
+        for algorithm in client.algorithms.iterate_all():
+            print(f"  {algorithm.slug:<24} {algorithm.pk}  {algorithm.title}")
+
+
+def download_and_show_results(env: dict[str, str]) -> None:
+    step(f"Download every output of its succeeded jobs into {DOWNLOAD_DIR}/")
+    gcfetch_cli("outputs", "--algorithm", ALGORITHM, "-o", str(DOWNLOAD_DIR), env=env)
+    DEMO_MARKER.touch()
+    step(f"First rows of {DOWNLOAD_DIR}/results.csv (input image name and pk, then values)")
+    with (DOWNLOAD_DIR / "results.csv").open() as results:
+        for _, row in zip(range(4), results, strict=False):
+            print("  " + row.rstrip())
+
+
+def evaluate_locally(env: dict[str, str]) -> None:
+    """The evaluation layout, then a tiny evaluation reading it as a container reads /input."""
+    step("The evaluation layout: what a challenge's evaluation container reads as /input")
+    inputs, outputs = EVALUATION_DIR / "input", EVALUATION_DIR / "output"
+    gcfetch_cli(
+        "outputs", "-a", ALGORITHM, "--layout", "evaluation", "-q", "-o", str(inputs), env=env
+    )
+    print(f"  {inputs}/predictions.json and {inputs}/<job pk>/output/...")
+    step(f"A tiny evaluation on it (python {EVALUATE.name} --input {inputs})")
+    command = [sys.executable, str(EVALUATE), "--input", str(inputs), "--output", str(outputs)]
+    subprocess.run(command, check=True)
+
+
 def main() -> None:
     if DOWNLOAD_DIR.exists() and not DEMO_MARKER.exists():
         raise SystemExit(f"{DOWNLOAD_DIR}/ exists and was not made by make demo: move it away.")
@@ -75,25 +109,13 @@ def main() -> None:
         "GRAND_CHALLENGE_AUTHORIZATION": info["token"],
     }
     try:
-        step(f"Sandbox API at {info['base_url']}; algorithms visible to the demo editor")
-        with gcfetch.Client(token=info["token"], base_url=info["base_url"]) as client:
-            for algorithm in client.algorithms.iterate_all():
-                print(f"  {algorithm.slug:<24} {algorithm.pk}  {algorithm.title}")
-
+        show_algorithms(info)
         step(f"Jobs of {ALGORITHM}")
         gcfetch_cli("jobs", "--algorithm", ALGORITHM, env=env)
-
-        step(f"Download every output of its succeeded jobs into {DOWNLOAD_DIR}/")
-        gcfetch_cli("outputs", "--algorithm", ALGORITHM, "-o", str(DOWNLOAD_DIR), env=env)
-        DEMO_MARKER.touch()
-
-        step(f"First rows of {DOWNLOAD_DIR}/results.csv")
-        with (DOWNLOAD_DIR / "results.csv").open() as results:
-            for _, row in zip(range(4), results, strict=False):
-                print("  " + row.rstrip())
-
+        download_and_show_results(env)
         step("The same command again: everything is already present, nothing is transferred")
         gcfetch_cli("outputs", "--algorithm", ALGORITHM, "-o", str(DOWNLOAD_DIR), env=env)
+        evaluate_locally(env)
     finally:
         server.terminate()
         server.wait(timeout=30)

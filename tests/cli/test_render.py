@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from gcfetch.cli.render import _run_time, render_summary
-from gcfetch.outputs import DownloadSummary
+from gcfetch.cli.render import ProgressView, _run_time, render_summary
+from gcfetch.outputs import DownloadSummary, events
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,21 @@ def test_summary_omits_not_downloaded_line_when_every_status_was_taken() -> None
     console = Console(width=80, record=True)
     render_summary(console, summary)
     assert "not downloaded" not in console.export_text()
+
+
+def test_summary_says_how_many_jobs_are_not_final_and_how_to_wait_for_them() -> None:
+    summary = DownloadSummary(Path("out"), ("Succeeded",), pending_jobs=2)
+    summary.jobs_by_status.update({"Succeeded": 5, "Executing": 2})
+    console = Console(width=80, record=True)
+    render_summary(console, summary)
+    assert "2 job(s) not final yet: run again later, or add --watch" in console.export_text()
+
+
+def test_progress_says_what_a_watch_waits_for() -> None:
+    console = Console(width=100, record=True, force_terminal=False)
+    view = ProgressView(console, quiet=False, verbose=0)
+    view(events.JobListed("j1", "Succeeded", selected=True, tasks=3))
+    view(events.Waiting(12, 30.0))
+    view(events.ListingFinished(1, 1))
+    text = console.export_text()
+    assert "12 jobs still running; next check in 30 s" in text

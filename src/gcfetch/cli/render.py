@@ -145,6 +145,12 @@ def render_summary(console: Console, summary: DownloadSummary) -> None:
     console.print(table)
     if summary.unselected_by_status:
         console.print(not_downloaded(summary), markup=False, highlight=False, soft_wrap=True)
+    if summary.pending_jobs:
+        console.print(
+            f"{summary.pending_jobs} job(s) not final yet: run again later, or add --watch",
+            markup=False,
+            highlight=False,
+        )
     render_failures(console, summary)
 
 
