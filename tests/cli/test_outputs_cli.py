@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from tests.outputs.helpers import add_output
 from typer.testing import CliRunner
 
 from gcfetch.cli import app
+from gcfetch.sandbox import Sandbox, SandboxSettings
 
 
 @pytest.fixture
@@ -139,3 +141,33 @@ def test_outputs_drops_manifest_line_with_warning_and_exits_zero_when_job_key_mi
     assert f"ignoring line 2 of {manifest}: 'job' is missing" in caplog.text
     records = [json.loads(line) for line in manifest.read_text().splitlines()]
     assert len(records) == len(lines) and all("job" in rec for rec in records)
+
+
+def test_outputs_watch_waits_for_running_jobs_then_exits_zero(demo_dir, demo, tmp_path) -> None:
+    data_dir = tmp_path / "data"
+    shutil.copytree(demo_dir, data_dir)
+    settings = SandboxSettings(data_dir=data_dir, finish_jobs_after=2.0)
+    with Sandbox(settings) as sandbox:
+        env = {
+            "GRAND_CHALLENGE_API_URL": sandbox.base_url,
+            "GRAND_CHALLENGE_AUTHORIZATION": demo.tokens["editor"],
+        }
+        args = ["outputs", "-a", demo.public_algorithm, "-o", str(tmp_path / "out")]
+        result = CliRunner().invoke(app, [*args, "--watch", "--interval", "1"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "jobs still running; next check in 1 s" in result.stderr
+    assert "not final yet" not in result.output
+
+
+def test_outputs_exits_two_when_watch_and_dry_run_together(run, demo, tmp_path) -> None:
+    result = run("-a", demo.public_algorithm, "-o", str(tmp_path), "--watch", "--dry-run")
+    assert result.exit_code == 2 and "drop --watch or --dry-run" in result.stderr
+
+
+def test_outputs_writes_the_evaluation_layout_when_asked(run, demo, tmp_path) -> None:
+    result = run("-a", demo.public_algorithm, "-o", str(tmp_path), "--layout", "evaluation")
+    assert result.exit_code == 0, result.output
+    predictions = json.loads((tmp_path / "predictions.json").read_text())
+    assert predictions and all((tmp_path / job["pk"] / "output").is_dir() for job in predictions)
+    wrong = run("-a", demo.public_algorithm, "-o", str(tmp_path), "--layout", "flat")
+    assert wrong.exit_code == 2 and "evaluation" in wrong.stderr

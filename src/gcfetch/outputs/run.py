@@ -90,40 +90,33 @@ def download_outputs(
     cancel = cancel or threading.Event()
     root = prepare_destination(output_directory, create=not dry_run)
 
-    def select() -> JobSource:
-        return select_jobs(
-            client, algorithm=algorithm, algorithm_image=algorithm_image, jobs=jobs, malformed=True
-        )
-
     with client.http.cancelled_by(cancel):
         try:
-            source = select()
+            source = select_jobs(
+                client,
+                algorithm=algorithm,
+                algorithm_image=algorithm_image,
+                jobs=jobs,
+                malformed=True,
+            )
         except TransferCancelled:
             return DownloadSummary(root, tuple(statuses), interrupted=True, dry_run=dry_run)
         run = _Run(client, root, tuple(statuses), workers, on_progress, cancel, dry_run, chosen)
         with nullcontext() if dry_run else destination_lock(root):
             summary = run.execute(source.jobs)
             if watch:
-                summary = _watch(run, summary, select, max(interval, MIN_INTERVAL))
+                summary = _watch(run, summary, source, max(interval, MIN_INTERVAL))
             return summary
 
 
 def _watch(
-    run: _Run, summary: DownloadSummary, select: Callable[[], JobSource], interval: float
+    run: _Run, summary: DownloadSummary, source: JobSource, interval: float
 ) -> DownloadSummary:
     """List and download again every `interval` seconds while selected jobs are pending."""
     while summary.pending_jobs and not summary.interrupted:
         run.emit(events.Waiting(summary.pending_jobs, interval))
         if run.cancel.wait(interval):
             summary.interrupted = True
-            break
-        try:
-            source = select()
-        except TransferCancelled:
-            summary.interrupted = True
-            break
-        except GCFetchError as exc:  # keep what the earlier passes did, and say why it ended
-            summary.failures.append(failure("", "", "", GCFetchError(f"listing stopped: {exc}")))
             break
         summary = run.execute(source.jobs).after(summary)
     return summary

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,10 +27,16 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class JobSource:
-    """What was selected (for messages) and the lazily listed jobs."""
+    """What was selected (for messages), and `listing`, which lists its jobs lazily, anew on
+    each call, without resolving the selection again."""
 
     description: str
-    jobs: Iterator[Job | Malformed]
+    listing: Callable[[], Iterator[Job | Malformed]]
+
+    @property
+    def jobs(self) -> Iterator[Job | Malformed]:
+        """A new listing of the selected jobs."""
+        return self.listing()
 
 
 def select_jobs(
@@ -43,32 +49,49 @@ def select_jobs(
 ) -> JobSource:
     """Resolve the selection and return the jobs it names (every status; filter later).
 
-    `malformed`: yield a job of the wrong shape as a `Malformed` instead of raising."""
+    `malformed`: yield a job of the wrong shape as a `Malformed` instead of raising. Jobs
+    selected by pk are each looked up at once (an unknown pk raises here), and again by each
+    later listing."""
     job_pks = list(dict.fromkeys(jobs or ()))
     if job_pks and (algorithm or algorithm_image):
         raise ConfigurationError("Select jobs either by algorithm / algorithm image or by pk.")
     if job_pks:
-        found = [_job(client, pk, n, malformed) for n, pk in enumerate(job_pks)]
-        return JobSource(f"{len(job_pks)} job(s)", iter(found))
+        return JobSource(f"{len(job_pks)} job(s)", _by_pk(client, job_pks, malformed))
     if algorithm:
         algo = _algorithm(client, algorithm)
-        listed = _jobs_of_algorithm(client, algo.pk, malformed)
         if algorithm_image:
             return JobSource(
                 f"algorithm {algorithm}, image {algorithm_image}",
-                _of_image(listed, algorithm_image),
+                lambda: _of_image(_jobs_of_algorithm(client, algo.pk, malformed), algorithm_image),
             )
-        return JobSource(f"algorithm {algorithm}", listed)
+        return JobSource(
+            f"algorithm {algorithm}", lambda: _jobs_of_algorithm(client, algo.pk, malformed)
+        )
     if algorithm_image:
         image = _algorithm_image(client, algorithm_image)
-        algo_pk = pk_from_url(image.algorithm)
+        algo_pk, image_pk = pk_from_url(image.algorithm), pk_from_url(image.api_url)
         return JobSource(
             f"algorithm image {algorithm_image}",
-            _of_image(_jobs_of_algorithm(client, algo_pk, malformed), pk_from_url(image.api_url)),
+            lambda: _of_image(_jobs_of_algorithm(client, algo_pk, malformed), image_pk),
         )
     raise ConfigurationError(
         "Nothing selected: give an algorithm slug, an algorithm image pk or job pks."
     )
+
+
+def _by_pk(
+    client: Client, job_pks: list[str], malformed: bool
+) -> Callable[[], Iterator[Job | Malformed]]:
+    """Look each job up now (an unknown pk raises here); the first listing gives these, each
+    later one looks them up again."""
+    first = [[_job(client, pk, n, malformed) for n, pk in enumerate(job_pks)]]
+
+    def listing() -> Iterator[Job | Malformed]:
+        if first:
+            return iter(first.pop())
+        return (_job(client, pk, n, malformed) for n, pk in enumerate(job_pks))
+
+    return listing
 
 
 def _jobs_of_algorithm(

@@ -15,6 +15,7 @@ import uvicorn
 
 from gcfetch.sandbox.app import SandboxApps, create_app
 from gcfetch.sandbox.faults import FaultSettings
+from gcfetch.sandbox.finishing import finish_pending_jobs
 from gcfetch.sandbox.settings import SandboxSettings
 from gcfetch.sandbox.traffic import Traffic
 
@@ -67,6 +68,7 @@ class Sandbox:
         self._servers: list[_Server] = []
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self._finisher: threading.Timer | None = None
 
     @property
     def base_url(self) -> str:
@@ -110,7 +112,18 @@ class Sandbox:
         )
         self._thread.start()
         self._wait_started()
+        if self.settings.finish_jobs_after is not None:
+            self._finisher = threading.Timer(self.settings.finish_jobs_after, self.finish_jobs)
+            self._finisher.daemon = True
+            self._finisher.start()
         return self
+
+    def finish_jobs(self) -> list[str]:
+        """Move every job that is not final to Succeeded, with outputs (see finishing.py)."""
+        if self.apps is None:
+            raise RuntimeError("the sandbox is not running")
+        with self.apps.sessionmaker() as session:
+            return finish_pending_jobs(session)
 
     @property
     def traffic(self) -> Traffic:
@@ -158,6 +171,8 @@ class Sandbox:
 
     def stop(self) -> None:
         """Ask both servers to exit and wait for them (idempotent)."""
+        if self._finisher is not None:
+            self._finisher.cancel()
         for server in self._servers:
             server.should_exit = True
         if self._thread is not None:

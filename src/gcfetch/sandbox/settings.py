@@ -24,6 +24,7 @@ class SandboxSettings:
     gcapi_latest_version: str = "0.13.2"
     gcapi_lowest_supported_version: str = "0.13.0"
     faults: FaultSettings = field(default_factory=FaultSettings)
+    finish_jobs_after: float | None = None  # seconds after the start: jobs not final succeed
 
     @property
     def resolved_database_url(self) -> str:
