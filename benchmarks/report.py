@@ -78,6 +78,24 @@ def table(data: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+REQUEST_KINDS = ("job-list", "image-list", "image-detail", "api", "media", "storage")
+
+
+def requests_table(data: list[dict[str, Any]]) -> str:
+    """Requests per 100 jobs, by kind, of each contender of scenario 1 (one run)."""
+    lines = [
+        "| Contender | " + " | ".join(REQUEST_KINDS) + " |",
+        "|---|" + "---:|" * len(REQUEST_KINDS),
+    ]
+    for row in data:
+        counts = row["extra"].get("server", {}).get("requests")
+        if not row["scenario"].startswith("1") or counts is None:
+            continue
+        per_100 = [100 * counts.get(kind, 0) / max(row["jobs"], 1) for kind in REQUEST_KINDS]
+        lines.append(f"| {row['contender']} | " + " | ".join(f"{n:.0f}" for n in per_100) + " |")
+    return "\n".join(lines)
+
+
 def _find(
     data: list[dict[str, Any]], scenario: str, contender: str, *, exact: bool = False
 ) -> dict[str, Any] | None:
@@ -110,6 +128,9 @@ def targets(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if gcf and raw:
         ratio = gcf["median_seconds"] / raw["median_seconds"]
         add("1: gcfetch (defaults) within 1.5x of the raw GETs", f"{ratio:.2f}x", ratio <= 1.5)
+    if gcf:
+        details = gcf["extra"]["server"]["requests"].get("image-detail", 0)
+        add("1: 0 image-detail requests", f"{details} requests", details == 0)
     large, curl = _find(data, "2", GCFETCH, exact=True), _find(data, "2", CURL)
     if large and curl:
         share = large["throughput"]["mb_per_s"] / curl["throughput"]["mb_per_s"]
@@ -171,6 +192,10 @@ def summary(document: dict[str, Any]) -> str:
         f"median of {document['repeat']} runs:",
         "",
         table(document["results"]),
+        "",
+        "Requests per 100 jobs (scenario 1):",
+        "",
+        requests_table(document["results"]),
         "",
         "Targets:",
         "",

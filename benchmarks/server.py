@@ -17,10 +17,12 @@ from gcfetch.sandbox.demo import DemoInfo, build_demo
 from gcfetch.sandbox.faults import FaultSettings
 
 JOB_LIST = "/api/v1/algorithms/jobs/"
+IMAGE_LIST = "/api/v1/cases/images/"
 
 
 class Counters:
-    """Requests and response body bytes per kind: job-list, api, media, storage."""
+    """Requests and response body bytes per kind: job-list, image-list (bulk image metadata),
+    image-detail, api (anything else of the API), media, storage."""
 
     def __init__(self) -> None:
         self.requests: Counter[str] = Counter()
@@ -32,6 +34,14 @@ class Counters:
 
     def snapshot(self) -> dict[str, dict[str, int]]:
         return {"requests": dict(self.requests), "body_bytes": dict(self.body_bytes)}
+
+
+def _api_kind(path: str) -> str:
+    if path == JOB_LIST:
+        return "job-list"
+    if path == IMAGE_LIST:
+        return "image-list"
+    return "image-detail" if path.startswith(IMAGE_LIST) else "api"
 
 
 class CountingMiddleware:
@@ -52,7 +62,7 @@ class CountingMiddleware:
         elif path.startswith("/media/"):
             kind = "media"
         else:
-            kind = "job-list" if path == JOB_LIST else "api"
+            kind = _api_kind(path)
         self.counters.requests[kind] += 1
 
         async def counting_send(message: Message) -> None:

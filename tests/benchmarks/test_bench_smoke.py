@@ -29,4 +29,8 @@ def test_bench_writes_a_table_and_json_of_every_scenario_when_quick(tmp_path: Pa
     rerun = next(row for row in document["results"] if row["scenario"].startswith("3"))
     assert rerun["extra"]["file_requests"] == 0
     assert "| Scenario | Contender |" in done.stdout and "Targets:" in done.stdout
+    assert "Requests per 100 jobs (scenario 1):" in done.stdout
+    gcfetch = next(r for r in document["results"] if r["contender"] == "gcfetch")
+    requests = gcfetch["extra"]["server"]["requests"]
+    assert requests.get("image-detail", 0) == 0 and requests["image-list"] > 0
     assert not list((tmp_path / "w").glob("run-*")), "the harness left data behind"
