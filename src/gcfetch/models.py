@@ -10,7 +10,7 @@ gcapi's model names are kept as aliases (`HyperlinkedJob`, `HyperlinkedImage`, .
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
 
@@ -20,9 +20,20 @@ def pk_from_url(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 
+M = TypeVar("M", bound="Model")
+
+
+def from_api(model: type[M], data: Any) -> M:
+    """`model` validated from `data`, the JSON the API sent, which `api_json` then returns;
+    pydantic's ValidationError if it does not fit."""
+    parsed = model.model_validate(data)
+    parsed._api_json = data
+    return parsed
+
+
 def api_json(model: Model) -> Any:
-    """The JSON object the server sent for `model`, unchanged (None if it was not parsed from
-    an answer of the API)."""
+    """The JSON object the server sent for `model`, unchanged (None if it was not made by
+    `from_api`)."""
     return model._api_json
 
 

@@ -175,12 +175,10 @@ class Resource(Generic[T]):
     def _parse(self, data: Any, url: str, field: str = "") -> T:
         """The model of `data`; UnexpectedResponse names `url` and the first wrong field."""
         try:
-            parsed = self.model.model_validate(data)
+            return models.from_api(self.model, data)  # type: ignore[return-value]
         except pydantic.ValidationError as exc:
             first = exc.errors()[0]
             raise _unexpected(url, _field_name(field, first["loc"]), first["msg"]) from exc
-        parsed._api_json = data
-        return parsed  # type: ignore[return-value]
 
 
 def _results(body: Any, url: str) -> list[Any]:

@@ -11,8 +11,9 @@ import pytest
 
 from gcfetch.client import Client
 from gcfetch.errors import UnsafePathError
-from gcfetch.models import ImageFile
+from gcfetch.models import ImageFile, Job, from_api
 from gcfetch.outputs import download_outputs
+from gcfetch.outputs.job_records import Predictions
 from gcfetch.outputs.layout import EvaluationLayout, layout_named
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -122,3 +123,40 @@ def test_evaluation_layout_names_an_image_file_as_stored_and_refuses_unsafe_name
     assert layout_named("default").image_files(files) == files
     with pytest.raises(ValueError, match="default, evaluation"):
         layout_named("flat")
+
+
+def _job(pk: str) -> Job:
+    raw = {
+        "pk": pk,
+        "api_url": f"https://h/api/v1/algorithms/jobs/{pk}/",
+        "algorithm_image": "https://h/api/v1/algorithms/images/i/",
+        "status": "Succeeded",
+        "inputs": [
+            {
+                "pk": 1,
+                "interface": {"pk": 1, "slug": "ct", "super_kind": "Image", "relative_path": ""},
+                "image": "https://h/api/v1/cases/images/im-1/",
+            }
+        ],
+    }
+    return from_api(Job, raw)
+
+
+def test_predictions_keep_the_earlier_file_when_the_listing_did_not_finish(tmp_path) -> None:
+    (tmp_path / "predictions.json").write_text('["earlier"]')
+    cut = Predictions(tmp_path)
+    cut.add(_job("j1"), {"im-1": "case-1.mha"})
+    cut.finish(complete=False)
+    assert json.loads((tmp_path / "predictions.json").read_text()) == ["earlier"]
+    assert [p.name for p in tmp_path.iterdir()] == ["predictions.json"]  # no temp file left
+    whole = Predictions(tmp_path)
+    whole.add(_job("j1"), {"im-1": "case-1.mha"})
+    whole.add(_job("j2"), {})
+    whole.finish(complete=True)
+    written = json.loads((tmp_path / "predictions.json").read_text())
+    assert [job["pk"] for job in written] == ["j1", "j2"]
+    assert written[0]["inputs"][0]["image"] == {"pk": "im-1", "name": "case-1.mha"}
+    assert written[1]["inputs"][0]["image"] == {"pk": "im-1", "name": ""}
+    empty = Predictions(tmp_path)
+    empty.finish(complete=True)
+    assert json.loads((tmp_path / "predictions.json").read_text()) == []
