@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
+from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar, overload
 
@@ -105,38 +109,72 @@ class Resource(Generic[T]):
             total_count=body["count"],
         )
 
-    def iterate_all(self, params: Mapping[str, Any] | None = None) -> Iterator[T]:
+    def iterate_all(
+        self, params: Mapping[str, Any] | None = None, *, ahead: int = 0
+    ) -> Iterator[T]:
         """Every object, page by page, lazily, following `next` (no extra empty request).
 
         An object of the wrong shape raises UnexpectedResponse and ends the listing, as gcapi
-        stops on it; `iterate_items` yields it instead and goes on.
+        stops on it; `iterate_items` yields it instead and goes on (and says what `ahead` does).
         """
-        for item in self.iterate_items(params):
+        for item in self.iterate_items(params, ahead=ahead):
             if isinstance(item, Malformed):
                 raise item.error
             yield item
 
-    def iterate_items(self, params: Mapping[str, Any] | None = None) -> Iterator[T | Malformed]:
+    def iterate_items(
+        self, params: Mapping[str, Any] | None = None, *, ahead: int = 0
+    ) -> Iterator[T | Malformed]:
         """Like `iterate_all`, but an object of the wrong shape is yielded as a `Malformed` and
-        the listing goes on. A page of the wrong shape still raises UnexpectedResponse."""
-        query = {"offset": 0, "limit": config.DEFAULT_PAGE_LIMIT, **(params or {})}
-        url, position = self.url, 0
-        body = self._get(url, query)
-        while True:
-            results = _results(body, url)
-            for n, raw in enumerate(results):
+        the listing goes on. A page of the wrong shape still raises UnexpectedResponse.
+
+        With `ahead` > 0, once the first page gives `count`, the next `ahead` pages are fetched
+        at once in the background while the caller works on this one; no more than `ahead`
+        pages are held ahead of the caller. Pages are yielded in order either way."""
+        position = 0
+        for url, body in self._pages(params, ahead):
+            for n, raw in enumerate(_results(body, url)):
                 try:
                     yield self._parse(raw, url, f"results[{n}]")
                 except UnexpectedResponse as exc:
                     yield Malformed(position, raw, exc)
                 position += 1
-            next_url = body.get("next")
-            if not next_url or not results:
-                return
-            if not isinstance(next_url, str):
-                raise _unexpected(url, "next", "not a URL")
-            url = next_url
-            body = self._get(url, None)
+
+    def _pages(self, params: Mapping[str, Any] | None, ahead: int) -> Iterator[tuple[str, Any]]:
+        """(url, body) of each page: following `next`, or `ahead` pages at once by offset."""
+        query = {"offset": 0, "limit": config.DEFAULT_PAGE_LIMIT, **(params or {})}
+        url, body = self.url, self._get(self.url, query)
+        if ahead > 0 and _next_url(body, url) and type(body.get("count")) is int:
+            url, body = yield from self._pages_ahead(query, body, ahead)
+        else:
+            yield url, body
+        while next_url := _next_url(body, url):
+            url, body = next_url, self._get(next_url, None)
+            yield url, body
+
+    def _pages_ahead(
+        self, query: dict[str, Any], first: Any, ahead: int
+    ) -> Generator[tuple[str, Any], None, tuple[str, Any]]:
+        """The first page, then the pages up to its `count`, `ahead` at a time; returns the last
+        (url, body), whose `next` is followed on if the list grew meanwhile."""
+        step = len(_results(first, self.url))  # the server may cap the limit asked for
+        offsets = iter(range(step, first["count"], step))
+        pool = ThreadPoolExecutor(ahead, thread_name_prefix="gcfetch-list")
+        fetch = partial(self._get, self.url)
+        try:
+            window = deque(
+                pool.submit(fetch, {**query, "offset": o}) for o in islice(offsets, ahead)
+            )
+            yield self.url, first
+            last = first
+            while window:
+                last = window.popleft().result()
+                if (offset := next(offsets, None)) is not None:
+                    window.append(pool.submit(fetch, {**query, "offset": offset}))
+                yield self.url, last
+            return self.url, last
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def detail(self, pk: Any = None, api_url: str | None = None, **params: Any) -> T:
         """One object by `pk`, by `api_url`, or by filters (exactly one of the three).
@@ -179,6 +217,16 @@ class Resource(Generic[T]):
         except pydantic.ValidationError as exc:
             first = exc.errors()[0]
             raise _unexpected(url, _field_name(field, first["loc"]), first["msg"]) from exc
+
+
+def _next_url(body: Any, url: str) -> str | None:
+    """The `next` page's URL of a list body; None at the end (or after an empty page)."""
+    next_url = body.get("next") if isinstance(body, dict) else None
+    if not next_url or not body.get("results"):
+        return None
+    if not isinstance(next_url, str):
+        raise _unexpected(url, "next", "not a URL")
+    return next_url
 
 
 def _results(body: Any, url: str) -> list[Any]:

@@ -85,6 +85,22 @@ def test_iterate_all_follows_next_without_extra_request_when_pages_are_small(
     assert all(isinstance(j, Job) for j in jobs)
 
 
+def test_iterate_all_ahead_lists_the_same_jobs_with_one_request_per_page(
+    client: Client, demo: DemoInfo, recorder: Any
+) -> None:
+    params = {"algorithm_image__algorithm": demo.algorithms[demo.public_algorithm], "limit": 7}
+    one_by_one = [j.pk for j in client.algorithm_jobs.iterate_all(params=params)]
+    recorder.requests.clear()
+    ahead = client.algorithm_jobs.iterate_all(params=params, ahead=2)
+    first = next(ahead)
+    assert len(_list_requests(recorder, "/algorithms/jobs/")) <= 3  # the first page, 2 ahead
+    listed = [first.pk, *(j.pk for j in ahead)]
+    assert listed == one_by_one and len(listed) > 14
+    assert len(_list_requests(recorder, "/algorithms/jobs/")) == math.ceil(len(listed) / 7)
+    offsets = sorted(int(r.url.params["offset"]) for r in recorder.requests)
+    assert offsets == list(range(0, len(listed), 7))
+
+
 def test_iterate_all_is_lazy_when_only_first_item_is_taken(client: Client, recorder: Any) -> None:
     iterator = client.algorithm_jobs.iterate_all(params={"limit": 2})
     assert recorder.requests == []

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+PAGES_AHEAD = 2  # job pages fetched ahead of the planner, at once, while transfers run
+
 
 @dataclass
 class JobSource:
@@ -100,7 +102,10 @@ def _jobs_of_algorithm(
     # The server ignores ?algorithm_image= and ?status=; those are filtered on the client.
     params = {"algorithm_image__algorithm": algorithm_pk}
     jobs = client.algorithm_jobs
-    yield from jobs.iterate_items(params) if malformed else jobs.iterate_all(params)
+    if malformed:
+        yield from jobs.iterate_items(params, ahead=PAGES_AHEAD)
+    else:
+        yield from jobs.iterate_all(params, ahead=PAGES_AHEAD)
 
 
 def _of_image(jobs: Iterator[Job | Malformed], image_pk: str) -> Iterator[Job | Malformed]:

@@ -339,7 +339,7 @@ class FaultMiddleware:
                 sent += len(message.get("body", b""))
             await send(message)
 
-        self.traffic.started()
+        ticket = self.traffic.started()
         fault: str | None = None
         try:
             delay = self.injector.delay(self.origin, path)
@@ -353,6 +353,7 @@ class FaultMiddleware:
                 await self.app(scope, receive, counting_send)
         finally:
             self.traffic.finished(
+                ticket,
                 Served(
                     origin=self.origin,
                     method=scope["method"],

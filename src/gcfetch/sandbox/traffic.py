@@ -1,6 +1,8 @@
 """What a sandbox answered: one record per request, for tests and benchmarks to check.
 
-Kept in memory: the last `keep` records, plus per-path totals of file bytes (the bodies of 2xx
+Records are listed in the order the requests arrived (a client may send its next request
+before the sandbox has finished logging the answer to the last one). Kept in memory: the last
+`keep` records, plus per-path totals of file bytes (the bodies of 2xx
 answers; error pages such as an injected 503 are not file bytes) that never age out.
 """
 
@@ -32,18 +34,22 @@ class Traffic:
 
     def __init__(self, keep: int = 200_000) -> None:
         self._lock = threading.Lock()
-        self._records: deque[Served] = deque(maxlen=keep)
+        self._records: deque[tuple[int, Served]] = deque(maxlen=keep)
         self._bytes: Counter[tuple[str, str]] = Counter()
         self._in_flight = 0
+        self._tickets = 0
 
-    def started(self) -> None:
+    def started(self) -> int:
+        """A request arrived: its ticket (arrival order) for `finished`."""
         with self._lock:
             self._in_flight += 1
+            self._tickets += 1
+            return self._tickets
 
-    def finished(self, served: Served) -> None:
+    def finished(self, ticket: int, served: Served) -> None:
         with self._lock:
             self._in_flight -= 1
-            self._records.append(served)
+            self._records.append((ticket, served))
             if 200 <= served.status < 300:
                 self._bytes[served.origin, served.path] += served.body_bytes
 
@@ -54,8 +60,9 @@ class Traffic:
             return self._in_flight
 
     def records(self) -> list[Served]:
+        """The records, in the order the requests arrived."""
         with self._lock:
-            return list(self._records)
+            return [served for _, served in sorted(self._records, key=lambda r: r[0])]
 
     def __iter__(self) -> Iterator[Served]:
         return iter(self.records())
