@@ -35,6 +35,7 @@ from gcfetch.errors import (
     TransferError,
 )
 from gcfetch.retry import Decision, Outcome, RetryPolicy, RetryState
+from gcfetch.tally import RequestTally
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class HttpSession:
         self.api_origin = origin_of(base_url)
         self.retry = retry or RetryPolicy()
         self._sleep = sleep  # tests: called instead of waiting (the cancel events still count)
+        self.tally = RequestTally(self.api_origin)
         self._cancels: list[threading.Event] = []
         self._cancels_lock = threading.Lock()
         self._auth = TokenAuth(Secret(token) if token else None, self.api_origin)
@@ -211,6 +213,7 @@ class HttpSession:
             request = self._client.build_request(
                 method, url, params=params, json=json, headers=headers
             )
+            self.tally.count(request.url, retry=state.total > 0)
             try:
                 response = self._transmit(request, stream)
             except (*_CONNECT_ERRORS, *_READ_ERRORS) as exc:

@@ -171,3 +171,12 @@ def test_outputs_writes_the_evaluation_layout_when_asked(run, demo, tmp_path) ->
     assert predictions and all((tmp_path / job["pk"] / "output").is_dir() for job in predictions)
     wrong = run("-a", demo.public_algorithm, "-o", str(tmp_path), "--layout", "flat")
     assert wrong.exit_code == 2 and "evaluation" in wrong.stderr
+
+
+def test_outputs_shows_requests_by_kind_when_verbose(run, demo, tmp_path) -> None:
+    result = run("-a", demo.public_algorithm, "-o", str(tmp_path), "-v")
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.stdout.splitlines() if x.startswith("requests: "))
+    assert "job pages" in line and "0 image details" in line and "0 retries" in line
+    quiet = run("-a", demo.public_algorithm, "-o", str(tmp_path))
+    assert "requests: " not in quiet.stdout

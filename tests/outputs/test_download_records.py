@@ -118,3 +118,15 @@ def test_bulk_requests_split_to_stay_under_the_url_bound() -> None:
     for group in groups:
         query = "&".join(f"job_output={pk}" for pk in group)
         assert len(f"https://h/api/v1/cases/images/?offset=0&limit=100&{query}") <= 4000
+
+
+def test_summary_counts_the_requests_sent_by_kind(sandbox, counted_run) -> None:
+    _, summary, transport = counted_run
+    listed, _ = _image_requests(transport)
+    storage = transport.to_origin(sandbox.storage_url)
+    assert summary.requests["image lists"] == len(listed)
+    assert summary.requests["image details"] == 0 and summary.requests["retries"] == 0
+    assert summary.requests["job pages"] == len(transport.paths("/api/v1/algorithms/jobs/"))
+    assert summary.requests["/media/"] == len(transport.paths("/media/")) == len(storage)
+    assert summary.requests["storage"] == len(storage)
+    assert sum(summary.requests.values()) == len(transport.requests)

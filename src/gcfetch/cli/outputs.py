@@ -157,7 +157,8 @@ def outputs_command(
 
     try:
         with _cancel_on_sigint(cancel):
-            _report(out, err, run_guarded(err, run), quiet=quiet, dry_run=dry_run)
+            summary = run_guarded(err, run)
+            _report(out, err, summary, quiet=quiet, dry_run=dry_run, verbose=verbose)
     except KeyboardInterrupt:  # a second Ctrl-C
         _stop_now(err)
 
@@ -177,13 +178,19 @@ def _check_selection(
 
 
 def _report(
-    out: Console, err: Console, summary: DownloadSummary, *, quiet: bool, dry_run: bool
+    out: Console,
+    err: Console,
+    summary: DownloadSummary,
+    *,
+    quiet: bool,
+    dry_run: bool,
+    verbose: int,
 ) -> NoReturn:
     """Render the summary and exit with its code."""
     if quiet:
         render_failures(err, summary)
     else:
-        render_summary(out, summary)
+        render_summary(out, summary, verbose=verbose)
         if dry_run:
             for path in summary.would_download[:20]:
                 out.print(f"would download {path}", markup=False, highlight=False)

@@ -124,8 +124,9 @@ class ProgressView:
             self.console.print(text, markup=False, highlight=False)
 
 
-def render_summary(console: Console, summary: DownloadSummary) -> None:
-    """The end-of-run table, one line of the jobs not downloaded, then failures with reasons."""
+def render_summary(console: Console, summary: DownloadSummary, *, verbose: int = 0) -> None:
+    """The end-of-run table, one line of the jobs not downloaded (and, with `verbose`, one of
+    the requests sent, by kind), then failures with reasons."""
     table = Table(title="gcfetch outputs", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
@@ -145,6 +146,9 @@ def render_summary(console: Console, summary: DownloadSummary) -> None:
     console.print(table)
     if summary.unselected_by_status:
         console.print(not_downloaded(summary), markup=False, highlight=False, soft_wrap=True)
+    if verbose and summary.requests:
+        counts = ", ".join(f"{n} {kind}" for kind, n in summary.requests.items())
+        console.print(f"requests: {counts}", markup=False, highlight=False, soft_wrap=True)
     if summary.pending_jobs:
         console.print(
             f"{summary.pending_jobs} job(s) not final yet: run again later, or add --watch",

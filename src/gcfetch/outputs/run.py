@@ -38,6 +38,7 @@ from gcfetch.outputs.results import ResultsTable
 from gcfetch.outputs.select import JobSource, select_jobs
 from gcfetch.outputs.summary import FINAL_STATUSES, DownloadSummary, Failure
 from gcfetch.resources import Malformed
+from gcfetch.tally import since
 
 if TYPE_CHECKING:
     from gcfetch.client import Client
@@ -90,6 +91,7 @@ def download_outputs(
     cancel = cancel or threading.Event()
     root = prepare_destination(output_directory, create=not dry_run)
 
+    requests_before = client.http.tally.snapshot()
     with client.http.cancelled_by(cancel):
         try:
             source = select_jobs(
@@ -106,7 +108,8 @@ def download_outputs(
             summary = run.execute(source.jobs)
             if watch:
                 summary = _watch(run, summary, source, max(interval, MIN_INTERVAL))
-            return summary
+    summary.requests = since(client.http.tally.snapshot(), requests_before)
+    return summary
 
 
 def _watch(

@@ -37,6 +37,7 @@ class DownloadSummary:
     interrupted: bool = False
     dry_run: bool = False
     would_download: list[str] = field(default_factory=list)  # dry run: paths, relative
+    requests: dict[str, int] = field(default_factory=dict)  # by kind (gcfetch.tally.KINDS)
 
     def after(self, earlier: DownloadSummary) -> DownloadSummary:
         """This pass's summary, also counting what an `earlier` pass downloaded and its time

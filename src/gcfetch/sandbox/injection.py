@@ -364,7 +364,7 @@ class FaultMiddleware:
                     range=_header(headers, b"range"),
                     fault=fault,
                     accept_encoding=_header(headers, b"accept-encoding"),
-                )
+                ),
             )
 
 
