@@ -180,3 +180,13 @@ def test_outputs_shows_requests_by_kind_when_verbose(run, demo, tmp_path) -> Non
     assert "job pages" in line and "0 image details" in line and "0 retries" in line
     quiet = run("-a", demo.public_algorithm, "-o", str(tmp_path))
     assert "requests: " not in quiet.stdout
+
+
+def test_outputs_reports_the_written_size_of_value_outputs(run, demo, tmp_path) -> None:
+    result = run("-a", demo.public_algorithm, "-o", str(tmp_path), "--workers", "2")
+    assert result.exit_code == 0, result.output
+    lines = [x for x in result.stderr.splitlines() if x.endswith("B)") and "probability" in x]
+    assert lines
+    for line in lines:
+        path = line.removeprefix("downloaded ").rsplit(" (", 1)[0]
+        assert line.endswith(f"({(tmp_path / path).stat().st_size} B)")  # not "(0 B)"

@@ -14,7 +14,11 @@ from gcfetch.outputs import DownloadSummary, events
 @pytest.mark.parametrize(
     ("duration", "shown"),
     [
-        ("P0DT00H00M42.118000S", "42s"),
+        ("P0DT00H00M42.118000S", "42.1s"),
+        ("P0DT00H00M43.5S", "43.5s"),
+        ("P0DT00H00M44.25S", "44.3s"),
+        ("P0DT00H00M07S", "7s"),
+        ("P0DT00H01M04.5S", "1m 05s"),
         ("P0DT00H01M05.5S", "1m 06s"),
         ("P1DT02H03M04S", "26h 03m 04s"),
         (None, "-"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import fcntl
 import hashlib
 import json
 import logging
@@ -71,7 +72,7 @@ def test_download_outputs_writes_gcapi_tree_when_algorithm_selected(
                     assert target.read_bytes() == (blobs / key).read_bytes()
                     expected.add(rel)
     written = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
-    assert written - expected == {"manifest.jsonl", "results.csv", "jobs.jsonl", ".gcfetch.lock"}
+    assert written - expected == {"manifest.jsonl", "results.csv", "jobs.jsonl"}  # no lock left
     assert {"images/segmentation", "metrics/score.json", "files/report.pdf"} <= {
         sv.interface.relative_path for j in succeeded for sv in j.outputs
     }
@@ -241,6 +242,17 @@ def test_download_outputs_refuses_destination_when_another_run_holds_it(
 ) -> None:
     with destination_lock(tmp_path), pytest.raises(ConfigurationError, match="Another gcfetch"):
         download_outputs(editor_client, algorithm=demo.public_algorithm, output_directory=tmp_path)
+
+
+def test_lock_is_removed_at_the_end_and_a_removed_lock_file_blocks_no_one(tmp_path) -> None:
+    with destination_lock(tmp_path):
+        assert (tmp_path / ".gcfetch.lock").exists()
+    assert not (tmp_path / ".gcfetch.lock").exists()
+    with (tmp_path / ".gcfetch.lock").open("a+") as orphan:  # a run's lock, then removed
+        fcntl.flock(orphan.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        (tmp_path / ".gcfetch.lock").unlink()
+        with destination_lock(tmp_path):
+            assert (tmp_path / ".gcfetch.lock").exists()
 
 
 def test_download_outputs_writes_nothing_when_dry_run(editor_client, demo, tmp_path) -> None:

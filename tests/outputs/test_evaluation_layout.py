@@ -17,7 +17,7 @@ from gcfetch.outputs.job_records import Predictions
 from gcfetch.outputs.layout import EvaluationLayout, layout_named
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
-RECORDS = {"manifest.jsonl", "results.csv", "jobs.jsonl", "predictions.json", ".gcfetch.lock"}
+RECORDS = {"manifest.jsonl", "results.csv", "jobs.jsonl", "predictions.json"}
 
 
 @pytest.fixture(scope="module")

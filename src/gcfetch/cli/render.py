@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -115,7 +116,7 @@ class ProgressView:
                 f"[red]failed[/] {event.path}: {event.error}", markup=True, highlight=False
             )
         elif isinstance(event, events.TaskFinished):
-            self._plain(f"downloaded {event.path} ({human_bytes(event.bytes_received)})")
+            self._plain(f"downloaded {event.path} ({human_bytes(event.size)})")
         elif self.verbose:
             self._plain(f"skipped {event.path} ({event.reason})")
 
@@ -216,8 +217,11 @@ def _run_time(duration: str | None) -> str:
     if not match:
         return duration or "-"
     days, hours, minutes = (int(g) for g in match.groups()[:3])
-    seconds = round(float(match.group(4)))
+    exact = float(match.group(4))
     hours += 24 * days
+    if not hours and not minutes:
+        return f"{math.floor(exact * 10 + 0.5) / 10:g}s"  # tenths, halves rounded up
+    seconds = math.floor(exact + 0.5)  # plain rounding: 43.5 s and 44.5 s differ
     if hours:
         return f"{hours}h {minutes:02d}m {seconds:02d}s"
-    return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
+    return f"{minutes}m {seconds:02d}s"

@@ -40,18 +40,37 @@ def prepare_destination(path: Path | str, *, create: bool) -> Path:
 
 @contextmanager
 def destination_lock(root: Path) -> Iterator[None]:
-    """Hold `<root>/.gcfetch.lock` exclusively for the run; refuse if another run holds it."""
+    """Hold `<root>/.gcfetch.lock` exclusively for the run; refuse if another run holds it.
+
+    The lock file is removed when the run ends. A run that opened the file just before it was
+    removed would lock a file no longer in the directory, so a lock counts only while the
+    file at the path is the one locked (else it is opened again).
+    """
     import fcntl
 
-    handle = (root / LOCK_NAME).open("a+")
-    try:
+    path = root / LOCK_NAME
+    while True:
+        handle = path.open("a+")
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
+            handle.close()
             raise ConfigurationError(
                 f"Another gcfetch run is writing to {root} (it holds {LOCK_NAME}). "
                 "Wait for it to finish, or choose another directory with -o."
             ) from exc
+        if _same_file(handle.fileno(), path):
+            break
+        handle.close()  # removed by the run that held it: lock the new one
+    try:
         yield
     finally:
+        path.unlink(missing_ok=True)
         handle.close()
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), path.stat())
+    except FileNotFoundError:
+        return False

@@ -50,13 +50,15 @@ class TaskStarted:
 
 @dataclass(frozen=True)
 class TaskFinished:
-    """An output is complete on disk: written now (`bytes_received` may be 0 for values)."""
+    """An output is complete on disk: `size` bytes in `files` files, of which `bytes_received`
+    came over the network now (0 for a value, which is written from the job object)."""
 
     job_pk: str
     socket_slug: str
     path: str
     files: int
     bytes_received: int
+    size: int = 0
 
 
 @dataclass(frozen=True)

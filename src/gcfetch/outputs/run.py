@@ -410,8 +410,11 @@ class _Run:
             self.summary.files_downloaded += downloaded
             self.summary.files_present += present
             self.summary.bytes_transferred += received
-        files = downloaded + present
-        self.emit(events.TaskFinished(task.job_pk, task.socket_slug, task.relpath, files, received))
+        size = sum(rec.size for rec in records)
+        finished = events.TaskFinished(
+            task.job_pk, task.socket_slug, task.relpath, downloaded + present, received, size
+        )
+        self.emit(finished)
 
     def _already_done(self, task: Task) -> int:
         """Number of files of a complete output (0: not complete, write it).
