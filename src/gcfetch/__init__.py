@@ -9,6 +9,7 @@ from gcfetch.client import Client
 from gcfetch.errors import (
     APIError,
     AuthenticationError,
+    CertificateError,
     ConfigurationError,
     GCFetchError,
     IntegrityError,
@@ -41,6 +42,7 @@ __all__ = [
     "Algorithm",
     "AlgorithmImage",
     "AuthenticationError",
+    "CertificateError",
     "Client",
     "ConfigurationError",
     "DownloadSummary",

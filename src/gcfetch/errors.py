@@ -34,6 +34,11 @@ class ConfigurationError(GCFetchError, RuntimeError):
     """
 
 
+class CertificateError(ConfigurationError):
+    """The server's TLS certificate could not be verified against the trusted CAs. Not
+    retried: waiting does not fix it; the message names the CA bundle and how to change it."""
+
+
 class APIError(GCFetchError):
     """The API answered with an error status."""
 

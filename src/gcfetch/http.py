@@ -15,6 +15,8 @@ Rules kept here and nowhere else:
 from __future__ import annotations
 
 import logging
+import os
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -22,6 +24,7 @@ from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+import certifi
 import httpx
 
 from gcfetch import config
@@ -30,6 +33,7 @@ from gcfetch.auth import Secret, TokenAuth, check_url, display_url, origin_of
 from gcfetch.errors import (
     APIError,
     BodyBrokeOff,
+    CertificateError,
     ConfigurationError,
     TransferCancelled,
     TransferError,
@@ -78,6 +82,7 @@ class HttpSession:
         self.retry = retry or RetryPolicy()
         self._sleep = sleep  # tests: called instead of waiting (the cancel events still count)
         self.tally = RequestTally(self.api_origin)
+        self._verify = verify
         self._cancels: list[threading.Event] = []
         self._cancels_lock = threading.Lock()
         self._auth = TokenAuth(Secret(token) if token else None, self.api_origin)
@@ -251,6 +256,8 @@ class HttpSession:
     ) -> Decision:
         """The wait before the next try after a connect or read error; TransferError if none."""
         method, shown = request.method, display_url(request.url)
+        if _certificate_failure(exc):
+            raise CertificateError(_certificate_message(request.url, exc, self._verify)) from exc
         kind = "connect" if isinstance(exc, _CONNECT_ERRORS) else "read"
         decision = self.retry.decide(state, Outcome(method, error=kind))
         logger.debug("%s %s -> %s", method, shown, type(exc).__name__)
@@ -284,6 +291,32 @@ class HttpSession:
             f"Cannot send {method} {shown}: this Client is closed. Use it inside its "
             "`with` block, or create a new Client."
         )
+
+
+def _certificate_failure(exc: BaseException) -> bool:
+    """Whether a connect error was a failed TLS certificate verification."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
+
+
+def _certificate_message(url: httpx.URL, exc: BaseException, verify: bool | str) -> str:
+    """What failed, which CA bundle was used, and how to trust another one."""
+    if isinstance(verify, str):
+        bundle = f"the CA bundle you passed as verify= ({verify})"
+    elif os.environ.get("SSL_CERT_FILE"):
+        bundle = f"SSL_CERT_FILE ({os.environ['SSL_CERT_FILE']})"
+    else:
+        bundle = f"certifi's CA bundle ({certifi.where()})"
+    return (
+        f"The TLS certificate of {url.host} could not be verified against {bundle}: {exc}. "
+        "This is not a network fault and is not retried. If a company proxy or a private CA "
+        "signs this server's certificate, point SSL_CERT_FILE (or Client(verify=...)) at a "
+        "PEM file holding that CA; check the base URL's host name otherwise."
+    )
 
 
 @contextmanager
