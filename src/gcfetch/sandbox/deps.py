@@ -94,9 +94,9 @@ def not_found(model: str | None = None) -> HTTPException:
     return HTTPException(404, f"No {model} matches the given query." if model else "Not found.")
 
 
-def serializer(request: Request) -> Serializer:
+def serializer(request: Request, settings: SettingsDep) -> Serializer:
     """A serializer building URLs from the scheme, host and port this request used."""
-    return Serializer(str(request.base_url))
+    return Serializer(str(request.base_url), interface_only=settings.interface_only)
 
 
 SerializerDep = Annotated[Serializer, Depends(serializer)]

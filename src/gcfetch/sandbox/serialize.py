@@ -2,6 +2,10 @@
 
 Every absolute URL is built from the origin the request used (scheme, host and port), the
 sandbox rule of §1.2, so that gcapi's host check passes whatever name the client chose.
+JSON values come back with their object keys in PostgreSQL's jsonb order (shorter keys first,
+then bytewise), as GC returns them, not in the order they were stored: clients must not rely
+on key order. With `interface_only`, socket values have `interface` and no `socket`, the
+shape of GC before `socket` was added.
 """
 
 from __future__ import annotations
@@ -92,8 +96,9 @@ def iso_duration(seconds: float | None) -> str | None:
 class Serializer:
     """Shapes rows for one request; `origin` is e.g. `http://127.0.0.1:8000` (no slash)."""
 
-    def __init__(self, origin: str) -> None:
+    def __init__(self, origin: str, *, interface_only: bool = False) -> None:
         self.origin = origin.rstrip("/")
+        self.interface_only = interface_only
         self._api = f"{self.origin}/api/v1"
         self._sockets: dict[int, dict[str, Any]] = {}
 
@@ -170,14 +175,17 @@ class Serializer:
         image_url = None
         if super_kind == "Image" and value.image_pk:
             image_url = self.image_api_url(value.image_pk)
-        return {
+        shaped = {
             "socket": socket,
             "interface": socket,
-            "value": value.value if super_kind == "Value" else None,
+            "value": jsonb_order(value.value) if super_kind == "Value" else None,
             "file": file_url,
             "image": image_url,
             "pk": value.pk,
         }
+        if self.interface_only:
+            del shaped["socket"]
+        return shaped
 
     def job(self, job: Job) -> dict[str, Any]:
         algorithm = job.algorithm_image.algorithm
@@ -235,6 +243,16 @@ class Serializer:
             "api_url": self.image_api_url(image.pk),
             **fields,
         }
+
+
+def jsonb_order(value: Any) -> Any:
+    """`value` with every object's keys in PostgreSQL jsonb order: by length, then bytewise."""
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda k: (len(k.encode()), k.encode()))
+        return {key: jsonb_order(value[key]) for key in keys}
+    if isinstance(value, list):
+        return [jsonb_order(item) for item in value]
+    return value
 
 
 def sort_socket_values(values: Iterable[SocketValue]) -> list[SocketValue]:

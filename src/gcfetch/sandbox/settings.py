@@ -25,6 +25,7 @@ class SandboxSettings:
     gcapi_lowest_supported_version: str = "0.13.0"
     faults: FaultSettings = field(default_factory=FaultSettings)
     finish_jobs_after: float | None = None  # seconds after the start: jobs not final succeed
+    interface_only: bool = False  # socket values as older GC shaped them: no `socket` key
 
     @property
     def resolved_database_url(self) -> str:
