@@ -38,6 +38,6 @@ def test_help_paragraphs_flow_without_short_broken_lines(command: list[str]) -> 
         assert not broken, f"line broken mid-paragraph: {line!r} / {following!r}"
 
 
-@pytest.mark.parametrize("command", [["outputs"], ["jobs"]], ids=" ".join)
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_help_crops_nothing(command: list[str]) -> None:
     assert not [line for line in _help(command) if "…" in line]

@@ -13,6 +13,7 @@ import typer
 
 if TYPE_CHECKING:
     from gcfetch.sandbox import Sandbox
+    from gcfetch.sandbox.demo import DemoInfo
     from gcfetch.sandbox.faults import Fault
     from gcfetch.sandbox.settings import SandboxSettings
 
@@ -76,27 +77,30 @@ LifetimeOpt = Annotated[
     float, typer.Option(help="Stop by itself after this many seconds; 0 runs until stopped.")
 ]
 LatencyOpt = Annotated[
-    float, typer.Option(help="Fault: delay every request of both origins (ms).", min=0)
+    float,
+    typer.Option(metavar="MS", help="Fault: delay every request of both origins (ms).", min=0),
 ]
 JitterOpt = Annotated[
-    float, typer.Option(help="Fault: add up to this much random delay (ms).", min=0)
+    float, typer.Option(metavar="MS", help="Fault: add up to this much random delay (ms).", min=0)
 ]
 StorageLatencyOpt = Annotated[
     float | None,
-    typer.Option(help="Fault: delay of the storage origin instead of --latency-ms.", min=0),
+    typer.Option(
+        metavar="MS", help="Fault: the storage origin's delay instead of --latency-ms.", min=0
+    ),
 ]
 StorageRateOpt = Annotated[
-    float, typer.Option(help="Fault: throttle each storage body (KiB/s); 0: no limit.", min=0)
+    float,
+    typer.Option(metavar="KIB/S", help="Fault: throttle each storage body; 0: no limit.", min=0),
 ]
 FaultOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--fault",
         metavar="SPEC",
-        help="Fault rule (repeatable), e.g. status=503,rate=0.05,retry-after=1, "
-        "drop=1000,first=1, gzip (or gzip=always), nolength (or nolength=star); kinds: "
-        "status, expired, drop, short, slow, etag, changed, gzip, nolength, ifrange "
-        "(see gcfetch.sandbox.faults.parse_fault).",
+        help="Fault rule (repeatable): KIND[=VALUE][,KEY=VALUE...], e.g. "
+        "status=503,rate=0.05 or drop=1000,first=1. KIND: status, expired, drop, short, "
+        "slow, etag, changed, gzip, nolength or ifrange.",
     ),
 ]
 FaultSeedOpt = Annotated[int, typer.Option(help="Seed of every random fault.")]
@@ -121,7 +125,7 @@ def serve(
     fault_seed: FaultSeedOpt = 0,
 ) -> None:
     """Start a sandbox; see SERVE_HELP."""
-    from gcfetch.sandbox import Sandbox, SandboxSettings
+    from gcfetch.sandbox import SandboxSettings
     from gcfetch.sandbox.faults import FaultSettings
 
     settings = SandboxSettings(
@@ -141,7 +145,13 @@ def serve(
             rules=_fault_rules(fault or []),
         ),
     )
-    token = _token(settings, demo)
+    _run(settings, _token(settings, demo), lifetime)
+
+
+def _run(settings: SandboxSettings, token: str, lifetime: float) -> None:
+    """Serve until Ctrl-C, SIGTERM or the end of `lifetime`, after printing the banner."""
+    from gcfetch.sandbox import Sandbox
+
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -203,20 +213,26 @@ def _token(settings: SandboxSettings, demo: bool) -> str:
     return issue_token(settings, CLI_USER)
 
 
+JobsOpt = Annotated[int, typer.Option(help="Number of jobs, mostly Succeeded.", min=0)]
+LargeFileOpt = Annotated[
+    int, typer.Option(help="Add one job whose image output is this many MiB.", min=0)
+]
+SeedOpt = Annotated[int, typer.Option(help="Seed: same seed, same data set and tokens.")]
+ProfileOpt = Annotated[
+    str,
+    typer.Option(
+        help="default (every kind of job and output), bench, or bench-small (small files)."
+    ),
+]
+
+
 @sandbox_app.command(help=DEMO_HELP)
 def demo(
     data: DataOpt = DEFAULT_DATA_DIR,
-    jobs: Annotated[int, typer.Option(help="Number of jobs, mostly Succeeded.", min=0)] = 60,
-    large_file_mib: Annotated[
-        int, typer.Option(help="Add one job whose image output is this many MiB.", min=0)
-    ] = 0,
-    seed: Annotated[int, typer.Option(help="Seed: same seed, same data set and tokens.")] = 0,
-    profile: Annotated[
-        str,
-        typer.Option(
-            help="default (every kind of job and output), bench, or bench-small (small files)."
-        ),
-    ] = "default",
+    jobs: JobsOpt = 60,
+    large_file_mib: LargeFileOpt = 0,
+    seed: SeedOpt = 0,
+    profile: ProfileOpt = "default",
     database: DatabaseOpt = None,
 ) -> None:
     """Build the demo data set; see DEMO_HELP."""
@@ -239,15 +255,24 @@ def demo(
     except FileExistsError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
+    for line in _demo_summary(info, data, time.monotonic() - started):
+        typer.echo(line)
+
+
+def _demo_summary(info: DemoInfo, data: Path, seconds: float) -> list[str]:
+    """What `demo` built, its editor token and how to serve it."""
     counts = Counter(info.jobs.values())
-    typer.echo(f"demo data in {data.resolve()} ({time.monotonic() - started:.1f} s)")
-    typer.echo(f"algorithms: {', '.join(info.algorithms)} (public: {info.public_algorithm})")
-    typer.echo(
+    lines = [
+        f"demo data in {data.resolve()} ({seconds:.1f} s)",
+        f"algorithms: {', '.join(info.algorithms)} (public: {info.public_algorithm})",
         f"jobs: {len(info.jobs)} ("
         + ", ".join(f"{status} {n}" for status, n in counts.most_common())
-        + ")"
-    )
+        + ")",
+    ]
     if info.large_file_job:
-        typer.echo(f"large file job: {info.large_file_job} ({info.large_file_mib} MiB)")
-    typer.echo(f"token (editor): {info.tokens['editor']}")
-    typer.echo(f"start it: gcfetch sandbox serve --data {data}")
+        lines.append(f"large file job: {info.large_file_job} ({info.large_file_mib} MiB)")
+    return [
+        *lines,
+        f"token (editor): {info.tokens['editor']}",
+        f"start it: gcfetch sandbox serve --data {data}",
+    ]

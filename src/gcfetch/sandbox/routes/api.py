@@ -7,6 +7,8 @@ authentication; any other path is Django's HTML 404 page, never JSON.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
@@ -44,30 +46,39 @@ def api_router() -> APIRouter:
         images_router(),
         interfaces_router(),
     )
+    for child in children:
+        router.include_router(child)
+    router.add_api_route("/", api_root, methods=READ_METHODS)
+    router.add_api_route("", api_root_without_slash, methods=_ALL_METHODS, include_in_schema=False)
+    router.add_api_route(
+        "/{rest:path}", _fallback(children), methods=_ALL_METHODS, include_in_schema=False
+    )
+    return router
+
+
+def api_root(request: Request, _user: UserDep) -> Response:
+    """DRF's router root: each resource name mapped to its list URL."""
+    base = str(request.url_for("api_root"))
+    return json_response({name: base + path for name, path in _ROOT_RESOURCES.items()})
+
+
+def api_root_without_slash(request: Request) -> Response:
+    return _append_slash(request)
+
+
+def _fallback(children: tuple[APIRouter, ...]) -> Callable[..., Response]:
+    """The catch-all view: Django's answer to a path no view of `children` takes."""
     patterns = [
         compile_path(route.path)[0]
         for child in children
         for route in child.routes
         if isinstance(route, APIRoute) and "GET" in route.methods
     ]
-    for child in children:
-        router.include_router(child)
 
     def resolves(path: str) -> bool:
         """Whether a GET on `path` (below `/api/v1`) would reach one of the views."""
         return any(pattern.match(path) for pattern in patterns)
 
-    @router.api_route("/", methods=READ_METHODS)
-    def api_root(request: Request, _user: UserDep) -> Response:
-        """DRF's router root: each resource name mapped to its list URL."""
-        base = str(request.url_for("api_root"))
-        return json_response({name: base + path for name, path in _ROOT_RESOURCES.items()})
-
-    @router.api_route("", methods=_ALL_METHODS, include_in_schema=False)
-    def api_root_without_slash(request: Request) -> Response:
-        return _append_slash(request)
-
-    @router.api_route("/{rest:path}", methods=_ALL_METHODS, include_in_schema=False)
     def fallback(request: Request, rest: str, _user: UserDep) -> Response:
         """Unslashed paths -> 301, other methods on a resource -> 405, otherwise HTML 404."""
         path = "/" + rest
@@ -81,7 +92,7 @@ def api_router() -> APIRouter:
             )
         return html_not_found()
 
-    return router
+    return fallback
 
 
 def _append_slash(request: Request) -> Response:

@@ -89,47 +89,56 @@ def _is_editor(session: Session, user: User | None, algorithm_pk: str) -> bool:
     return session.scalar(query) is not None
 
 
+_ALGORITHM_IMAGES = "docker/images/algorithms/algorithmimage"
+
+
 def media_router() -> APIRouter:
+    """The first hop for each kind of stored file; any other path is an HTML 404."""
     router = APIRouter(include_in_schema=False)
-
-    @router.api_route("/images/{rest:path}", methods=_METHODS)
-    def image_file(
-        rest: str, request: Request, session: SessionDep, settings: SettingsDep
-    ) -> Response:
-        found = _image_key(rest)
-        if found is None or session.get(Image, found[0]) is None:
-            return _page(404)
-        if not can_view_image(session, _user(request, session), found[0]):
-            return _page(403)
-        return _redirect(request, settings, found[1])
-
-    @router.api_route(
-        "/components/componentinterfacevalue/{aa}/{bb}/{pk:int}/{rest:path}", methods=_METHODS
+    router.add_api_route("/images/{rest:path}", image_file, methods=_METHODS)
+    router.add_api_route(
+        "/components/componentinterfacevalue/{aa}/{bb}/{pk:int}/{rest:path}",
+        socket_value_file,
+        methods=_METHODS,
     )
-    def socket_value_file(
-        pk: int, request: Request, session: SessionDep, settings: SettingsDep
-    ) -> Response:
-        if not can_view_socket_value(session, _user(request, session), pk):
-            return _page(404)
-        value = session.get(SocketValue, pk)
-        if value is None or value.file_key is None:
-            return _page(404)
-        return _redirect(request, settings, value.file_key)
-
-    @router.api_route("/docker/images/algorithms/algorithmimage/{pk}/{rest:path}", methods=_METHODS)
-    def algorithm_image_file(
-        pk: str, rest: str, request: Request, session: SessionDep, settings: SettingsDep
-    ) -> Response:
-        image_pk = canonical_uuid(pk)
-        image = session.get(AlgorithmImage, image_pk) if image_pk else None
-        if image is None:
-            return _page(404)
-        if not _is_editor(session, _user(request, session), image.algorithm_pk):
-            return _page(403)
-        return _redirect(request, settings, f"docker/images/algorithms/algorithmimage/{pk}/{rest}")
-
-    @router.api_route("/{rest:path}", methods=_METHODS)
-    def unknown(rest: str) -> Response:
-        return _page(404)
-
+    router.add_api_route(
+        f"/{_ALGORITHM_IMAGES}/{{pk}}/{{rest:path}}", algorithm_image_file, methods=_METHODS
+    )
+    router.add_api_route("/{rest:path}", unknown, methods=_METHODS)
     return router
+
+
+def image_file(rest: str, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    found = _image_key(rest)
+    if found is None or session.get(Image, found[0]) is None:
+        return _page(404)
+    if not can_view_image(session, _user(request, session), found[0]):
+        return _page(403)
+    return _redirect(request, settings, found[1])
+
+
+def socket_value_file(
+    pk: int, request: Request, session: SessionDep, settings: SettingsDep
+) -> Response:
+    if not can_view_socket_value(session, _user(request, session), pk):
+        return _page(404)
+    value = session.get(SocketValue, pk)
+    if value is None or value.file_key is None:
+        return _page(404)
+    return _redirect(request, settings, value.file_key)
+
+
+def algorithm_image_file(
+    pk: str, rest: str, request: Request, session: SessionDep, settings: SettingsDep
+) -> Response:
+    image_pk = canonical_uuid(pk)
+    image = session.get(AlgorithmImage, image_pk) if image_pk else None
+    if image is None:
+        return _page(404)
+    if not _is_editor(session, _user(request, session), image.algorithm_pk):
+        return _page(403)
+    return _redirect(request, settings, f"{_ALGORITHM_IMAGES}/{pk}/{rest}")
+
+
+def unknown(rest: str) -> Response:
+    return _page(404)
