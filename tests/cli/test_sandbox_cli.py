@@ -6,6 +6,7 @@ import json
 import ssl
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -81,6 +82,24 @@ def test_serve_prints_ca_bundle_and_serves_https_when_tls_given(serve):
     assert httpx.get(lines["base_url"] + "gcapi/", verify=context).status_code == 200
     server.terminate()
     assert server.wait(timeout=30) == 0
+
+
+def test_serve_finishes_jobs_later_and_shapes_values_as_older_gc_when_asked(serve):
+    server, lines = serve("--demo", "--lifetime", "120", "--finish-jobs-after", "1")
+    headers = {"Authorization": f"Bearer {lines['token']}"}
+    url = lines["base_url"] + "algorithms/jobs/?limit=1000"
+    before = {job["status"] for job in httpx.get(url, headers=headers).json()["results"]}
+    time.sleep(2)
+    after = httpx.get(url, headers=headers).json()["results"]
+    assert before - {"Succeeded", "Failed", "Cancelled"}  # some were still running
+    assert {job["status"] for job in after} <= {"Succeeded", "Failed", "Cancelled"}
+    server.terminate()
+    assert server.wait(timeout=30) == 0
+    older, lines = serve("--lifetime", "120", "--interface-only")
+    jobs = httpx.get(lines["base_url"] + "algorithms/jobs/", headers=headers).json()["results"]
+    values = [value for job in jobs for value in job["outputs"]]
+    assert values and all("interface" in v and "socket" not in v for v in values)
+    older.terminate()
 
 
 def test_serve_stops_by_itself_when_lifetime_passes(serve):

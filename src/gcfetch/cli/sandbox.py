@@ -49,6 +49,7 @@ SERVE_HELP = (
     "Examples:\n\n"
     "gcfetch sandbox serve --demo\n\n"
     "gcfetch sandbox serve --demo --tls --port 8443 --lifetime 600\n\n"
+    "gcfetch sandbox serve --demo --finish-jobs-after 60\n\n"
     'curl -H "Authorization: Bearer $TOKEN" ${BASE_URL}algorithms/jobs/'
 )
 DEMO_HELP = (
@@ -104,6 +105,18 @@ FaultOpt = Annotated[
     ),
 ]
 FaultSeedOpt = Annotated[int, typer.Option(help="Seed of every random fault.")]
+FinishJobsOpt = Annotated[
+    float | None,
+    typer.Option(
+        metavar="SECONDS",
+        min=0,
+        help="Jobs not final yet succeed, with outputs, this long after the start.",
+    ),
+]
+InterfaceOnlyOpt = Annotated[
+    bool,
+    typer.Option("--interface-only", help="Socket values without `socket`, as older GC."),
+]
 
 
 @sandbox_app.command(help=SERVE_HELP)
@@ -123,6 +136,8 @@ def serve(
     storage_kib_per_second: StorageRateOpt = 0.0,
     fault: FaultOpt = None,
     fault_seed: FaultSeedOpt = 0,
+    finish_jobs_after: FinishJobsOpt = None,
+    interface_only: InterfaceOnlyOpt = False,
 ) -> None:
     """Start a sandbox; see SERVE_HELP."""
     from gcfetch.sandbox import SandboxSettings
@@ -136,6 +151,8 @@ def serve(
         storage_port=storage_port,
         tls=tls,
         link_lifetime=link_lifetime,
+        finish_jobs_after=finish_jobs_after,
+        interface_only=interface_only,
         faults=FaultSettings(
             seed=fault_seed,
             latency_ms=latency_ms,
