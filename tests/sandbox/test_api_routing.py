@@ -89,11 +89,14 @@ def test_head_answers_like_get_without_body_when_resource_exists(editor: httpx.C
     assert response.content == b""
 
 
-def test_api_root_maps_resources_to_absolute_list_urls_when_requested(
+def test_api_root_is_refused_as_on_gc_401_anonymous_403_with_a_token(
     editor: httpx.Client,
 ) -> None:
-    body = editor.get("").json()
-    assert body["algorithms/jobs"] == f"{editor.base_url}algorithms/jobs/"
+    refused = editor.get("")
+    assert refused.status_code == 403
+    assert refused.json() == {"detail": "You do not have permission to perform this action."}
+    anonymous = httpx.get(str(editor.base_url))
+    assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"] == "Bearer"
     assert editor.get(str(editor.base_url).rstrip("/")).status_code == 301
 
 

@@ -85,8 +85,8 @@ def test_serve_injects_faults_when_flags_given(tmp_path: Path):
         assert server.stdout is not None
         base_url = server.stdout.readline().strip().removeprefix("base_url: ")
         started = time.monotonic()
-        first = httpx.get(base_url, timeout=30)
-        second = httpx.get(base_url, timeout=30)
+        first = httpx.get(base_url + "gcapi/", timeout=30)
+        second = httpx.get(base_url + "gcapi/", timeout=30)
         elapsed = time.monotonic() - started
     finally:
         server.terminate()

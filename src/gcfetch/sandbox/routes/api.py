@@ -1,5 +1,6 @@
 """The JSON API under `/api/v1/`: one router per resource, plus Django's edges.
 
+The API root answers as GC's does for a non-staff user: 401 without a token, 403 with one.
 Django's edges: a path without its trailing slash that would resolve with one answers 301 to
 the slashed URL (APPEND_SLASH); another method on a read-only resource answers 405 after
 authentication; any other path is Django's HTML 404 page, never JSON.
@@ -14,8 +15,8 @@ from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from starlette.routing import compile_path
 
-from gcfetch.sandbox.deps import READ_METHODS, UserDep
-from gcfetch.sandbox.responses import detail_response, html_not_found, json_response
+from gcfetch.sandbox.deps import READ_METHODS, UserDep, authenticated_user
+from gcfetch.sandbox.responses import detail_response, html_not_found
 from gcfetch.sandbox.routes.algorithm_images import algorithm_images_router
 from gcfetch.sandbox.routes.algorithms import algorithms_router
 from gcfetch.sandbox.routes.images import images_router
@@ -24,14 +25,6 @@ from gcfetch.sandbox.routes.jobs import jobs_router
 from gcfetch.sandbox.routes.version import version_router
 
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-_ROOT_RESOURCES = {
-    "algorithms": "algorithms/",
-    "algorithms/images": "algorithms/images/",
-    "algorithms/jobs": "algorithms/jobs/",
-    "cases/images": "cases/images/",
-    "components/interfaces": "components/interfaces/",
-    "gcapi": "gcapi/",
-}
 
 
 def api_router() -> APIRouter:
@@ -56,10 +49,11 @@ def api_router() -> APIRouter:
     return router
 
 
-def api_root(request: Request, _user: UserDep) -> Response:
-    """DRF's router root: each resource name mapped to its list URL."""
-    base = str(request.url_for("api_root"))
-    return json_response({name: base + path for name, path in _ROOT_RESOURCES.items()})
+def api_root(user: UserDep) -> Response:
+    """GC's API root is for staff only: 401 without a token, 403 with a user's (the sandbox
+    has no staff)."""
+    authenticated_user(user)
+    return detail_response(403, "You do not have permission to perform this action.")
 
 
 def api_root_without_slash(request: Request) -> Response:
