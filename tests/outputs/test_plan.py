@@ -60,6 +60,10 @@ def _job(pk: str, outputs: list[tuple[str, str, str]]) -> Job:
     )
 
 
+def _plan(planner: Planner, job: Job) -> tuple[list, list]:
+    return planner.plan(job.pk, job.outputs, job.api_url)
+
+
 def test_plan_job_maps_every_kind_to_gcapi_tree_when_paths_are_safe(tmp_path: Path) -> None:
     root = tmp_path.resolve()
     job = _job(
@@ -71,7 +75,7 @@ def test_plan_job_maps_every_kind_to_gcapi_tree_when_paths_are_safe(tmp_path: Pa
             ("report", "File", "files/report.pdf"),
         ],
     )
-    tasks, refused = Planner(root).plan_job(job)
+    tasks, refused = _plan(Planner(root), job)
     assert refused == []
     assert [(t.super_kind, t.relpath) for t in tasks] == [
         ("Image", "j1/images/segmentation"),
@@ -86,7 +90,7 @@ def test_plan_job_maps_every_kind_to_gcapi_tree_when_paths_are_safe(tmp_path: Pa
 
 def test_plan_job_refuses_only_escaping_output_when_one_is_hostile(tmp_path: Path) -> None:
     job = _job("j1", [("evil", "Value", "../../evil.json"), ("ok", "Value", "ok.json")])
-    tasks, refused = Planner(tmp_path.resolve()).plan_job(job)
+    tasks, refused = _plan(Planner(tmp_path.resolve()), job)
     assert [t.relpath for t in tasks] == ["j1/ok.json"]
     assert [(f.socket_slug, f.error_type) for f in refused] == [("evil", "UnsafePathError")]
     assert "'../../evil.json'" in refused[0].error and "'..'" in refused[0].error
@@ -95,20 +99,20 @@ def test_plan_job_refuses_only_escaping_output_when_one_is_hostile(tmp_path: Pat
 
 def test_plan_job_refuses_second_output_when_two_map_to_same_target(tmp_path: Path) -> None:
     job = _job("j1", [("a", "Value", "same.json"), ("b", "File", "same.json")])
-    tasks, refused = Planner(tmp_path.resolve()).plan_job(job)
+    tasks, refused = _plan(Planner(tmp_path.resolve()), job)
     assert [t.socket_slug for t in tasks] == ["a"]
     assert refused[0].socket_slug == "b" and "already writes there" in refused[0].error
 
 
 def test_plan_job_refuses_output_when_job_pk_is_a_path(tmp_path: Path) -> None:
-    tasks, refused = Planner(tmp_path.resolve()).plan_job(_job("..", [("a", "Value", "a.json")]))
+    tasks, refused = _plan(Planner(tmp_path.resolve()), _job("..", [("a", "Value", "a.json")]))
     assert tasks == [] and refused[0].error_type == "UnsafePathError"
 
 
 def test_image_file_target_uses_image_pk_and_url_extension_when_safe(tmp_path: Path) -> None:
     root = tmp_path.resolve()
     planner = Planner(root)
-    (task,), _ = planner.plan_job(_job("j1", [("seg", "Image", "images/seg")]))
+    (task,), _ = _plan(planner, _job("j1", [("seg", "Image", "images/seg")]))
     target = planner.image_file_target(task, "img-0", "http://h/media/images/a/b/x/y/z.tar.mha")
     assert target == root / "j1" / "images" / "seg" / "img-0.mha"
 
@@ -117,7 +121,7 @@ def test_image_file_target_reads_extension_from_url_path_when_url_has_query(
     tmp_path: Path,
 ) -> None:
     planner = Planner(tmp_path.resolve())
-    (task,), _ = planner.plan_job(_job("j1", [("seg", "Image", "images/seg")]))
+    (task,), _ = _plan(planner, _job("j1", [("seg", "Image", "images/seg")]))
     target = planner.image_file_target(task, "img-0", "http://h/media/z.mha?sig=a.b")
     assert target.name == "img-0.mha"
 
@@ -125,13 +129,13 @@ def test_image_file_target_reads_extension_from_url_path_when_url_has_query(
 @pytest.mark.parametrize("url", ["http://h/media/noext", "http://h/media/x.a\nb"])
 def test_image_file_target_refuses_name_when_extension_is_unsafe(tmp_path: Path, url: str) -> None:
     planner = Planner(tmp_path.resolve())
-    (task,), _ = planner.plan_job(_job("j1", [("seg", "Image", "images/seg")]))
+    (task,), _ = _plan(planner, _job("j1", [("seg", "Image", "images/seg")]))
     with pytest.raises(UnsafePathError):
         planner.image_file_target(task, "img-0", url)
 
 
 def _refused_of(outputs: list[tuple[str, str, str]], root: Path, **planner) -> tuple[list, list]:
-    tasks, refused = Planner(root.resolve(), **planner).plan_job(_job("j1", outputs))
+    tasks, refused = _plan(Planner(root.resolve(), **planner), _job("j1", outputs))
     return [t.socket_slug for t in tasks], [f.socket_slug for f in refused]
 
 
@@ -231,7 +235,7 @@ def test_plan_job_refuses_job_whose_directory_would_take_a_run_file_name(
     tmp_path: Path, pk: str, case_sensitive: bool
 ) -> None:
     planner = Planner(tmp_path.resolve(), case_sensitive=case_sensitive)
-    tasks, refused = planner.plan_job(_job(pk, [("a", "Value", "a.json")]))
+    tasks, refused = _plan(planner, _job(pk, [("a", "Value", "a.json")]))
     assert tasks == [] and refused[0].error_type == "UnsafePathError"
     assert "gcfetch's own files" in refused[0].error
 
@@ -240,5 +244,5 @@ def test_plan_job_accepts_job_named_like_a_run_file_in_other_case_when_case_sens
     tmp_path: Path,
 ) -> None:
     planner = Planner(tmp_path.resolve(), case_sensitive=True)
-    tasks, refused = planner.plan_job(_job("Manifest.JSONL", [("a", "Value", "a.json")]))
+    tasks, refused = _plan(planner, _job("Manifest.JSONL", [("a", "Value", "a.json")]))
     assert refused == [] and tasks[0].relpath == "Manifest.JSONL/a.json"

@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 
 from gcfetch.models import Job
-from gcfetch.outputs.results import ResultsTable
+from gcfetch.outputs.results import ResultsTable, job_row
 
 IMAGES = "http://h/api/v1/cases/images/"
 
@@ -45,10 +45,12 @@ def test_results_table_writes_scalars_plain_and_others_compact_json_when_merged(
     tmp_path: Path,
 ) -> None:
     table = ResultsTable(tmp_path)
-    table.add(_job("j1", "Succeeded", {"score": 0.5, "note": "hi", "res": {"a": [1, 2]}}), {})
+    table.add(
+        job_row(_job("j1", "Succeeded", {"score": 0.5, "note": "hi", "res": {"a": [1, 2]}}), {})
+    )
     table.write()
     table = ResultsTable(tmp_path)
-    table.add(_job("j2", "Succeeded", {"score": 1, "flag": True, "note": None}), {})
+    table.add(job_row(_job("j2", "Succeeded", {"score": 1, "flag": True, "note": None}), {}))
     table.write()
     with (tmp_path / "results.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -87,7 +89,7 @@ def test_results_table_puts_inputs_by_slug_before_outputs_with_image_name_and_pk
     tmp_path: Path,
 ) -> None:
     table = ResultsTable(tmp_path)
-    table.add(_job("j1", "Succeeded", {"score": 0.5}, _inputs()), {"im-1": "case-7.mha"})
+    table.add(job_row(_job("j1", "Succeeded", {"score": 0.5}, _inputs()), {"im-1": "case-7.mha"}))
     table.write()
     [row] = _rows(tmp_path)
     assert list(row) == [
@@ -104,11 +106,11 @@ def test_results_table_keeps_an_earlier_image_name_when_this_run_has_none(
     tmp_path: Path,
 ) -> None:
     first = ResultsTable(tmp_path)
-    first.add(_job("j1", "Succeeded", {"score": 0.5}, _inputs()), {"im-1": "case-7.mha"})
+    first.add(job_row(_job("j1", "Succeeded", {"score": 0.5}, _inputs()), {"im-1": "case-7.mha"}))
     first.write()
     again = ResultsTable(tmp_path)
     assert again.image_names() == {"im-1": "case-7.mha"}
-    again.add(_job("j1", "Succeeded", {"score": 0.5}, _inputs()), {})
+    again.add(job_row(_job("j1", "Succeeded", {"score": 0.5}, _inputs()), {}))
     again.write()
     [row] = _rows(tmp_path)
     assert row["input:ct"] == "case-7.mha" and row["score"] == "0.5"

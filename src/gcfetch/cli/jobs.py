@@ -53,11 +53,11 @@ def jobs_command(
         with make_client(token, base_url) as client:
             source = select_jobs(client, algorithm=algorithm, algorithm_image=algorithm_image)
             if json_lines:
-                for job in source.jobs:
+                for job in source.list():
                     if not status or job.status in status:
                         typer.echo(job.model_dump_json())
             else:
-                render_jobs(out, source.jobs, set(status or ()))
+                render_jobs(out, source.list(), set(status or ()))
 
     run_guarded(err, run)
     raise typer.Exit(EXIT_OK)

@@ -1,9 +1,9 @@
-"""The job objects of a destination: `jobs.jsonl` and, in the evaluation layout,
-`predictions.json`.
+"""The API's objects in a destination: `jobs.jsonl` (or `items.jsonl`) and, in the evaluation
+layout, `predictions.json`.
 
-`jobs.jsonl` holds one line per selected job: the job object exactly as the API returned it,
-appended as jobs are listed; a job listed again replaces its line (jsonlines.py). The API's job
-objects carry no token.
+`jobs.jsonl` holds one line per selected job (`items.jsonl`: per archive item or display set):
+the object exactly as the API returned it, appended as they are listed; an object listed again
+replaces its line (jsonlines.py). The API's objects carry no token.
 
 `predictions.json` is what Grand Challenge gives an evaluation container: the list of the
 selected jobs, as its `JobSerializer` writes them. Images are `{"pk", "name"}` objects there,
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from gcfetch.files import promote
-from gcfetch.models import Job, api_json, pk_from_url
+from gcfetch.models import ArchiveItem, DisplaySet, Job, api_json, pk_from_url
 from gcfetch.outputs.jsonlines import AppendLog, cannot_write, read_lines
 
 logger = logging.getLogger(__name__)
@@ -41,16 +41,16 @@ def _pk_of_line(line: str) -> str:
     return pk
 
 
-class JobsLog:
-    """`jobs.jsonl`: one line per selected job, newest last."""
+class ObjectsLog:
+    """`jobs.jsonl` (or another `name`): one line per object as the API returned it."""
 
-    def __init__(self, root: Path) -> None:
-        path = root / JOBS_NAME
+    def __init__(self, root: Path, name: str = JOBS_NAME) -> None:
+        path = root / name
         lines, clean = read_lines(path, _pk_of_line, str)
         self._log = AppendLog(path, _pk_of_line, set(lines), clean=clean)
 
-    def add(self, job: Job) -> None:
-        self._log.append([(job.pk, json.dumps(api_json(job), separators=(",", ":")))])
+    def add(self, obj: Job | ArchiveItem | DisplaySet) -> None:
+        self._log.append([(obj.pk, json.dumps(api_json(obj), separators=(",", ":")))])
 
     def close(self) -> None:
         self._log.close()

@@ -27,7 +27,7 @@ from gcfetch.paths import check_component, contained_target, is_case_sensitive, 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from gcfetch.models import Image, Job, SocketValue
+    from gcfetch.models import Image, SocketValue
 
 SUPER_KINDS = {"image": "Image", "file": "File", "value": "Value"}
 SIDECARS = (".part", ".part.json")  # written beside every file target while it downloads
@@ -73,28 +73,33 @@ class Planner:
         self._dirs: set[str] = set()
         self._lock = threading.Lock()
 
-    def plan_job(
-        self, job: Job, images: Mapping[str, Image] | None = None
+    def plan(
+        self,
+        pk: str,
+        values: list[SocketValue],
+        api_url: str,
+        images: Mapping[str, Image] | None = None,
     ) -> tuple[list[Task], list[Failure]]:
-        """Tasks for every output of `job`, and the outputs refused (unsafe or clashing path);
-        `images` (by pk) gives image outputs their metadata."""
+        """Tasks for every value of the object `pk` (a job's outputs, an item's values), and
+        the values refused (unsafe or clashing path); `images` (by pk) gives image values their
+        metadata; `api_url` is the object's, recorded as the source of values."""
         tasks: list[Task] = []
         refused: list[Failure] = []
-        for value in job.outputs:
+        for value in values:
             socket = value.socket or value.interface
             try:
-                tasks.append(self._task(job, value, images or {}))
+                tasks.append(self._task(str(pk), value, api_url, images or {}))
             except UnsafePathError as exc:
-                refused.append(failure(job.pk, socket.slug, socket.relative_path, exc))
+                refused.append(failure(pk, socket.slug, socket.relative_path, exc))
         return tasks, refused
 
-    def _task(self, job: Job, value: SocketValue, images: Mapping[str, Image]) -> Task:
+    def _task(self, pk: str, value: SocketValue, api_url: str, images: Mapping[str, Image]) -> Task:
         socket = value.socket or value.interface
         kind = SUPER_KINDS.get(str(socket.super_kind).lower())
         if kind is None:
             raise UnsafePathError(f"unknown super_kind {socket.super_kind!r}", path=None)
-        shown = f"{job.pk}/{socket.relative_path}"
-        parts = self.layout.job_parts(self._job_directory(str(job.pk), shown))
+        shown = f"{pk}/{socket.relative_path}"
+        parts = self.layout.job_parts(self._job_directory(pk, shown))
         parts += split_relative(socket.relative_path, is_directory=kind == "Image")
         target = contained_target(self.root, parts, shown=shown)
         image = None
@@ -104,9 +109,9 @@ class Planner:
             image = images.get(pk_from_url(source)) if source else None
         else:
             self._claim(target, shown, directory=False)
-            source = value.file if kind == "File" else job.api_url
+            source = value.file if kind == "File" else api_url
         relpath = self.relative(target)
-        return Task(job.pk, socket.slug, kind, target, relpath, source, value.value, image)
+        return Task(pk, socket.slug, kind, target, relpath, source, value.value, image)
 
     def _job_directory(self, job_pk: str, shown: str) -> str:
         """The job's directory name, refused if it is (as the filesystem compares names) one

@@ -1,9 +1,10 @@
-"""`results.csv`: one row per job, with its inputs and its value outputs.
+"""`results.csv`: one row per job (or archive item, or display set), with its inputs and values.
 
-Columns: `job`, `algorithm_image`, `status`; then, per input socket, `input:<slug>` (an image's
-name, a value as in the output columns, a file's name from its URL) and, for images,
-`input:<slug>:pk`; then one column per value-output socket. Sockets are the union over every
-row, in slug order, so columns stay stable across runs. The table is rewritten whole and
+Columns for jobs: `job`, `algorithm_image`, `status`; then, per input socket, `input:<slug>`
+(an image's name, a value as in the output columns, a file's name from its URL) and, for
+images, `input:<slug>:pk`; then one column per value-output socket. For items and display
+sets: `item` or `display_set`, then one column per value socket. Sockets are the union over
+every row, in slug order, so columns stay stable across runs. The table is rewritten whole and
 atomically when a run ends, merged with the rows earlier runs left: a cell this run could not
 fill (an image name it could not look up) keeps its earlier content.
 """
@@ -14,7 +15,7 @@ import csv
 import io
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,23 +27,26 @@ if TYPE_CHECKING:
     from gcfetch.models import Job, SocketValue
 
 RESULTS_NAME = "results.csv"
-FIXED_COLUMNS = ("job", "algorithm_image", "status")
+JOB_COLUMNS = ("job", "algorithm_image", "status")
 INPUT_PREFIX = "input:"
 PK_SUFFIX = ":pk"
 
 
 class ResultsTable:
-    """The rows of `results.csv`, merged with an existing file; `write()` at the end."""
+    """The rows of `results.csv`, merged with an existing file; `write()` at the end.
 
-    def __init__(self, root: Path) -> None:
+    `fixed` are the first columns; the first of them holds each row's pk."""
+
+    def __init__(self, root: Path, fixed: tuple[str, ...] = JOB_COLUMNS) -> None:
         self.path = root / RESULTS_NAME
+        self.fixed = fixed
         self._rows: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
         if self.path.exists():
             with self.path.open(encoding="utf-8", newline="") as handle:
                 for row in csv.DictReader(handle):
-                    if row.get("job"):
-                        self._rows[row["job"]] = {k: v for k, v in row.items() if k and v}
+                    if row.get(fixed[0]):
+                        self._rows[row[fixed[0]]] = {k: v for k, v in row.items() if k and v}
 
     def image_names(self) -> dict[str, str]:
         """The input image names earlier runs recorded, by image pk."""
@@ -54,25 +58,13 @@ class ResultsTable:
                     names[pk] = name
         return names
 
-    def add(self, job: Job, image_names: Mapping[str, str]) -> None:
-        """The row of `job`; `image_names` (by image pk) names its input images."""
-        row = {
-            "job": job.pk,
-            "algorithm_image": pk_from_url(job.algorithm_image),
-            "status": job.status,
-        }
-        for value in job.inputs:
-            row.update(_input_cells(value, image_names))
-        for value in job.outputs:
-            socket = value.socket or value.interface
-            if str(socket.super_kind).lower() == "value":
-                row[socket.slug] = _cell(value.value)
+    def add(self, row: dict[str, str]) -> None:
+        """A row (keyed by its first fixed column); a cell it leaves empty keeps what an
+        earlier run wrote there."""
+        pk = row[self.fixed[0]]
         with self._lock:
-            earlier = self._rows.get(job.pk, {})
-            self._rows[job.pk] = {
-                **earlier,
-                **{k: v for k, v in row.items() if v or k not in earlier},
-            }
+            earlier = self._rows.get(pk, {})
+            self._rows[pk] = {**earlier, **{k: v for k, v in row.items() if v or k not in earlier}}
 
     def write(self) -> None:
         """Rewrite the table atomically (columns as the module says)."""
@@ -87,9 +79,32 @@ class ResultsTable:
             write_whole(self.path, buffer.getvalue())
 
     def _columns(self) -> list[str]:
-        names = {k for row in self._rows.values() for k in row} - set(FIXED_COLUMNS)
+        names = {k for row in self._rows.values() for k in row} - set(self.fixed)
         inputs = sorted((n for n in names if n.startswith(INPUT_PREFIX)), key=_input_order)
-        return [*FIXED_COLUMNS, *inputs, *sorted(names - set(inputs))]
+        return [*self.fixed, *inputs, *sorted(names - set(inputs))]
+
+
+def job_row(job: Job, image_names: Mapping[str, str]) -> dict[str, str]:
+    """A job's row: its inputs (`image_names` by image pk names its images), value outputs."""
+    row = {
+        "job": job.pk,
+        "algorithm_image": pk_from_url(job.algorithm_image),
+        "status": job.status,
+    }
+    for value in job.inputs:
+        row.update(_input_cells(value, image_names))
+    row.update(value_cells(job.outputs))
+    return row
+
+
+def value_cells(values: Iterable[SocketValue]) -> dict[str, str]:
+    """One cell per value socket (scalars as they are, anything else as compact JSON)."""
+    cells = {}
+    for value in values:
+        socket = value.socket or value.interface
+        if str(socket.super_kind).lower() == "value":
+            cells[socket.slug] = _cell(value.value)
+    return cells
 
 
 def _input_order(column: str) -> tuple[str, bool]:

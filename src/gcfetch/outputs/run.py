@@ -21,8 +21,10 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gcfetch.errors import GCFetchError, TransferCancelled
 from gcfetch.files import atomic_write, sha256_file
@@ -30,12 +32,13 @@ from gcfetch.models import pk_from_url
 from gcfetch.outputs import events
 from gcfetch.outputs.destination import destination_lock, prepare_destination
 from gcfetch.outputs.image_lookup import ImageLookup
-from gcfetch.outputs.job_records import JobsLog, Predictions
+from gcfetch.outputs.job_records import ObjectsLog, Predictions
+from gcfetch.outputs.kinds import JobKind, Kind
 from gcfetch.outputs.layout import Layout, LayoutName, layout_named
 from gcfetch.outputs.manifest import Manifest, ManifestRecord
 from gcfetch.outputs.plan import Planner, Task, failure
 from gcfetch.outputs.results import ResultsTable
-from gcfetch.outputs.select import JobSource, select_jobs
+from gcfetch.outputs.select import Selection, select_jobs
 from gcfetch.outputs.summary import FINAL_STATUSES, DownloadSummary, Failure
 from gcfetch.resources import Malformed
 from gcfetch.tally import since
@@ -84,28 +87,63 @@ def download_outputs(
     `workers` (outputs at once) defaults to the client's `max_concurrent_downloads`, which sizes
     its connection pool; more workers than that are reduced to it, with a warning.
     """
-    chosen = layout_named(layout)
     if watch and dry_run:
         raise ValueError("a dry run lists once: do not combine dry_run with watch")
-    workers = _worker_count(client, workers)
-    cancel = cancel or threading.Event()
-    root = prepare_destination(output_directory, create=not dry_run)
+    settings = RunSettings(
+        statuses=tuple(statuses),
+        workers=_worker_count(client, workers),
+        on_progress=on_progress,
+        cancel=cancel or threading.Event(),
+        dry_run=dry_run,
+        layout=layout_named(layout),
+    )
 
+    def select() -> Selection[Job]:
+        return select_jobs(
+            client, algorithm=algorithm, algorithm_image=algorithm_image, jobs=jobs, malformed=True
+        )
+
+    run = partial(run_download, client, output_directory, JobKind(), select, settings)
+    return run(watch=watch, interval=interval)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How a run goes, whatever it downloads."""
+
+    statuses: tuple[str, ...] = ("Succeeded",)  # of jobs; other objects have none
+    workers: int = 1
+    on_progress: ProgressCallback | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    dry_run: bool = False
+    layout: Layout = field(default_factory=Layout)
+
+
+def run_download(
+    client: Client,
+    output_directory: Path | str,
+    kind: Kind,
+    select: Callable[[], Selection[Any]],
+    settings: RunSettings,
+    *,
+    watch: bool = False,
+    interval: float = 30.0,
+) -> DownloadSummary:
+    """Resolve the selection (`select` raises on bad input), then download what it lists into
+    `output_directory`, under the destination's lock; with `watch`, again while objects are
+    pending. The engine behind download_outputs, download_archive and download_display_sets."""
+    root = prepare_destination(output_directory, create=not settings.dry_run)
     requests_before = client.http.tally.snapshot()
-    with client.http.cancelled_by(cancel):
+    with client.http.cancelled_by(settings.cancel):
         try:
-            source = select_jobs(
-                client,
-                algorithm=algorithm,
-                algorithm_image=algorithm_image,
-                jobs=jobs,
-                malformed=True,
-            )
+            source = select()
         except TransferCancelled:
-            return DownloadSummary(root, tuple(statuses), interrupted=True, dry_run=dry_run)
-        run = _Run(client, root, tuple(statuses), workers, on_progress, cancel, dry_run, chosen)
-        with nullcontext() if dry_run else destination_lock(root):
-            summary = run.execute(source.jobs)
+            return DownloadSummary(
+                root, settings.statuses, interrupted=True, dry_run=settings.dry_run
+            )
+        run = _Run(client, root, kind, settings)
+        with nullcontext() if settings.dry_run else destination_lock(root):
+            summary = run.execute(source.list())
             if watch:
                 summary = _watch(run, summary, source, max(interval, MIN_INTERVAL))
     summary.requests = since(client.http.tally.snapshot(), requests_before)
@@ -113,7 +151,7 @@ def download_outputs(
 
 
 def _watch(
-    run: _Run, summary: DownloadSummary, source: JobSource, interval: float
+    run: _Run, summary: DownloadSummary, source: Selection, interval: float
 ) -> DownloadSummary:
     """List and download again every `interval` seconds while selected jobs are pending."""
     while summary.pending_jobs and not summary.interrupted:
@@ -121,7 +159,7 @@ def _watch(
         if run.cancel.wait(interval):
             summary.interrupted = True
             break
-        summary = run.execute(source.jobs).after(summary)
+        summary = run.execute(source.list()).after(summary)
     return summary
 
 
@@ -147,26 +185,17 @@ def _worker_count(client: Client, workers: int | None) -> int:
 class _Run:
     """One destination's download; `execute` is one pass (the watch calls it again)."""
 
-    def __init__(
-        self,
-        client: Client,
-        root: Path,
-        statuses: tuple[str, ...],
-        workers: int,
-        on_progress: ProgressCallback | None,
-        cancel: threading.Event,
-        dry_run: bool,
-        layout: Layout,
-    ) -> None:
+    def __init__(self, client: Client, root: Path, kind: Kind, settings: RunSettings) -> None:
         self.client = client
         self.root = root
-        self.statuses = statuses
-        self.workers = workers
-        self.cancel = cancel
-        self.dry_run = dry_run
-        self.layout = layout
+        self.kind = kind
+        self.statuses = settings.statuses
+        self.workers = settings.workers
+        self.cancel = settings.cancel
+        self.dry_run = settings.dry_run
+        self.layout = settings.layout
         self.lookup = ImageLookup(client)  # kept across passes: names seen are not asked again
-        self._emit_to = on_progress
+        self._emit_to = settings.on_progress
         self._lock = threading.Lock()
         self._bytes = events.BytesBatcher(self.emit)
 
@@ -202,15 +231,17 @@ class _Run:
 
     def _open_records(self) -> None:
         """A new pass: fresh counts and claims; the records as the destination holds them."""
-        self.summary = DownloadSummary(self.root, self.statuses, dry_run=self.dry_run)
+        self.summary = DownloadSummary(
+            self.root, self.statuses, dry_run=self.dry_run, noun=self.kind.noun
+        )
         self.planner = Planner(self.root, self.layout)
         self.manifest = Manifest.load(self.root)
-        self.results = self.jobs_log = self.predictions = None
+        self.results = self.objects_log = self.predictions = None
         if self.dry_run:
             return
-        self.results = ResultsTable(self.root)
+        self.results = ResultsTable(self.root, self.kind.columns)
         self.lookup.names.update(self.results.image_names())
-        self.jobs_log = JobsLog(self.root)
+        self.objects_log = ObjectsLog(self.root, self.kind.log_name)
         if self.layout.name == "evaluation":
             self.predictions = Predictions(self.root)
 
@@ -230,8 +261,8 @@ class _Run:
         """Write the records (predictions.json only if every job was listed); a failure (full
         disk) is reported, not raised."""
         writes: list[Callable[[], None]] = [self.manifest.close]
-        if self.results is not None and self.jobs_log is not None:
-            writes += [self.results.write, self.jobs_log.close]
+        if self.results is not None and self.objects_log is not None:
+            writes += [self.results.write, self.objects_log.close]
         if self.predictions is not None:
             predictions = self.predictions
             writes.append(lambda: predictions.finish(complete=listed_all))
@@ -267,32 +298,34 @@ class _Run:
         self.emit(events.ListingFinished(listed, self.summary.selected_jobs))
         return True
 
-    def _count(self, job: Job | Malformed) -> Job | None:
-        """Count the job by status; the job if it is selected for download."""
-        if isinstance(job, Malformed):
-            self._malformed(job)
+    def _count(self, obj: Any) -> Any:
+        """Count the object (a job by its status); the object if it is selected."""
+        if isinstance(obj, Malformed):
+            self._malformed(obj)
             return None
-        self.summary.jobs_by_status[job.status] += 1
-        if job.status not in FINAL_STATUSES:
-            self.summary.pending_jobs += 1
-        if job.status not in self.summary.statuses:
-            self.emit(events.JobListed(job.pk, job.status, selected=False, tasks=0))
-            return None
+        status = self.kind.status(obj)
+        if status is not None:
+            self.summary.jobs_by_status[status] += 1
+            self.summary.pending_jobs += status not in FINAL_STATUSES
+            if status not in self.summary.statuses:
+                self.emit(events.JobListed(obj.pk, status, selected=False, tasks=0))
+                return None
         self.summary.selected_jobs += 1
-        return job
+        return obj
 
     def _submit_batch(
-        self, batch: list[Job], pool: ThreadPoolExecutor, slots: threading.BoundedSemaphore
+        self, batch: list[Any], pool: ThreadPoolExecutor, slots: threading.BoundedSemaphore
     ) -> bool:
-        """Look up the batch's images, then plan and submit each job; False if cancelled."""
+        """Look up the batch's images, then plan and submit each object; False if cancelled."""
         images = self._look_up_images(batch)
-        return all(self._submit(self._plan(job, images), pool, slots) for job in batch)
+        return all(self._submit(self._plan(obj, images), pool, slots) for obj in batch)
 
     def _look_up_images(self, batch: list[Job]) -> dict[str, Image]:
-        """The images the batch needs, in bulk: input images not yet named, and the output
-        images of outputs not yet complete (in the evaluation layout also those not yet named,
-        for predictions.json). A dry run asks for nothing."""
-        if self.dry_run or not batch:
+        """The images a batch of jobs needs, in bulk: input images not yet named, and the
+        output images of outputs not yet complete (in the evaluation layout also those not yet
+        named, for predictions.json). A dry run, or another kind of object, asks for nothing
+        here (their images are asked for one at a time)."""
+        if self.dry_run or not batch or not self.kind.bulk_images:
             return {}
         names = self.lookup.names
         inputs = [job.pk for job in batch if any(pk not in names for pk in _images(job.inputs))]
@@ -314,26 +347,28 @@ class _Run:
                 return True
         return False
 
-    def _plan(self, job: Job, images: dict[str, Image]) -> list[Task]:
-        """Plan a selected job: record it, fail its refused outputs and return its tasks."""
-        tasks, refused = self.planner.plan_job(job, images)
-        self._record(job)
-        self.emit(
-            events.JobListed(job.pk, job.status, selected=True, tasks=len(tasks) + len(refused))
-        )
+    def _plan(self, obj: Any, images: dict[str, Image]) -> list[Task]:
+        """Plan a selected object: record it, fail its refused values and return its tasks."""
+        kind = self.kind
+        tasks, refused = self.planner.plan(obj.pk, kind.downloads(obj), kind.api_url(obj), images)
+        self._record(obj)
+        planned = len(tasks) + len(refused)
+        self.emit(events.JobListed(obj.pk, kind.status(obj) or "", selected=True, tasks=planned))
         for item in refused:
             self._fail(item)
         return tasks
 
-    def _record(self, job: Job) -> None:
-        """The job's row in results.csv, its line in jobs.jsonl and its predictions entry."""
-        if self.results is None or self.jobs_log is None:
+    def _record(self, obj: Any) -> None:
+        """The object's row in results.csv, its line in jobs.jsonl (items.jsonl) and, for a
+        job in the evaluation layout, its predictions entry."""
+        if self.results is None or self.objects_log is None:
             return
-        self.results.add(job, {pk: self.lookup.name_of(pk) for pk in _images(job.inputs)})
-        self.jobs_log.add(job)
+        names = {pk: self.lookup.name_of(pk) for pk in _images(self.kind.named(obj))}
+        self.results.add(self.kind.row(obj, names))
+        self.objects_log.add(obj)
         if self.predictions is not None:
-            values = [*job.inputs, *job.outputs]
-            self.predictions.add(job, {pk: self.lookup.name_of(pk) for pk in _images(values)})
+            values = [*obj.inputs, *obj.outputs]  # only jobs are laid out for an evaluation
+            self.predictions.add(obj, {pk: self.lookup.name_of(pk) for pk in _images(values)})
 
     def _submit(
         self, tasks: list[Task], pool: ThreadPoolExecutor, slots: threading.BoundedSemaphore

@@ -12,7 +12,7 @@ import difflib
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from gcfetch.errors import ConfigurationError, ObjectNotFound, UnexpectedResponse
 from gcfetch.models import pk_from_url
@@ -24,20 +24,20 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
 PAGES_AHEAD = 2  # job pages fetched ahead of the planner, at once, while transfers run
 
 
 @dataclass
-class JobSource:
-    """What was selected (for messages), and `listing`, which lists its jobs lazily, anew on
-    each call, without resolving the selection again."""
+class Selection(Generic[T]):
+    """What was selected (for messages), and `listing`, which lists its objects lazily, anew
+    on each call, without resolving the selection again."""
 
     description: str
-    listing: Callable[[], Iterator[Job | Malformed]]
+    listing: Callable[[], Iterator[T | Malformed]]
 
-    @property
-    def jobs(self) -> Iterator[Job | Malformed]:
-        """A new listing of the selected jobs."""
+    def list(self) -> Iterator[T | Malformed]:
+        """A new listing of the selected objects."""
         return self.listing()
 
 
@@ -48,7 +48,7 @@ def select_jobs(
     algorithm_image: str | None = None,
     jobs: Iterable[str] | None = None,
     malformed: bool = False,
-) -> JobSource:
+) -> Selection[Job]:
     """Resolve the selection and return the jobs it names (every status; filter later).
 
     `malformed`: yield a job of the wrong shape as a `Malformed` instead of raising. Jobs
@@ -58,21 +58,21 @@ def select_jobs(
     if job_pks and (algorithm or algorithm_image):
         raise ConfigurationError("Select jobs either by algorithm / algorithm image or by pk.")
     if job_pks:
-        return JobSource(f"{len(job_pks)} job(s)", _by_pk(client, job_pks, malformed))
+        return Selection(f"{len(job_pks)} job(s)", _by_pk(client, job_pks, malformed))
     if algorithm:
         algo = _algorithm(client, algorithm)
         if algorithm_image:
-            return JobSource(
+            return Selection(
                 f"algorithm {algorithm}, image {algorithm_image}",
                 lambda: _of_image(_jobs_of_algorithm(client, algo.pk, malformed), algorithm_image),
             )
-        return JobSource(
+        return Selection(
             f"algorithm {algorithm}", lambda: _jobs_of_algorithm(client, algo.pk, malformed)
         )
     if algorithm_image:
         image = _algorithm_image(client, algorithm_image)
         algo_pk, image_pk = pk_from_url(image.algorithm), pk_from_url(image.api_url)
-        return JobSource(
+        return Selection(
             f"algorithm image {algorithm_image}",
             lambda: _of_image(_jobs_of_algorithm(client, algo_pk, malformed), image_pk),
         )

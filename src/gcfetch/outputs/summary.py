@@ -38,6 +38,7 @@ class DownloadSummary:
     dry_run: bool = False
     would_download: list[str] = field(default_factory=list)  # dry run: paths, relative
     requests: dict[str, int] = field(default_factory=dict)  # by kind (gcfetch.tally.KINDS)
+    noun: str = "job"  # what was listed: "job", "item" or "display set"
 
     def after(self, earlier: DownloadSummary) -> DownloadSummary:
         """This pass's summary, also counting what an `earlier` pass downloaded and its time
