@@ -30,7 +30,13 @@ from gcfetch.models import (
     Socket,
     SocketValue,
 )
-from gcfetch.outputs import DownloadSummary, Failure, download_outputs
+from gcfetch.outputs import (
+    DownloadSummary,
+    Failure,
+    download_archive,
+    download_display_sets,
+    download_outputs,
+)
 from gcfetch.resources import PageResult
 from gcfetch.retry import RetryPolicy
 from gcfetch.transfer import TransferResult
@@ -65,6 +71,8 @@ __all__ = [
     "UnexpectedResponse",
     "UnsafePathError",
     "__version__",
+    "download_archive",
+    "download_display_sets",
     "download_outputs",
     "exceptions",
     "models",

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from gcfetch import config
-from gcfetch.cli.errors import (
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    run_guarded,
-    usage_error,
-)
-from gcfetch.cli.logs import setup_logging
+from gcfetch.cli.download import Access, Display, run_command
+from gcfetch.cli.errors import usage_error
 from gcfetch.cli.options import (
     AlgorithmImageOpt,
     AlgorithmOpt,
@@ -33,11 +22,11 @@ from gcfetch.cli.options import (
     TokenOpt,
     VerboseOpt,
     WorkersOpt,
-    make_client,
 )
-from gcfetch.cli.render import ProgressView, render_failures, render_summary
+from gcfetch.cli.render import ProgressView
 
 if TYPE_CHECKING:
+    from gcfetch.client import Client
     from gcfetch.outputs.summary import DownloadSummary
 
 OUTPUTS_HELP = (
@@ -128,39 +117,28 @@ def outputs_command(
     """Check the selection, download with a progress view, report; Ctrl-C stops cleanly."""
     from gcfetch.outputs import download_outputs
 
-    setup_logging(verbose)
-    out, err = Console(), Console(stderr=True, soft_wrap=True)
+    err = Console(stderr=True, soft_wrap=True)
     _check_selection(err, algorithm, algorithm_image, job)
     if watch and dry_run:
         usage_error(err, "A dry run lists once: drop --watch or --dry-run.", "outputs")
-    cancel = threading.Event()
 
-    def run() -> DownloadSummary:
-        with (
-            make_client(token, base_url, workers) as client,
-            ProgressView(err, quiet=quiet, verbose=verbose) as view,
-        ):
-            return download_outputs(
-                client,
-                algorithm=algorithm,
-                algorithm_image=algorithm_image,
-                jobs=job,
-                output_directory=output,
-                statuses=tuple(status or ("Succeeded",)),
-                on_progress=view,
-                cancel=cancel,
-                dry_run=dry_run,
-                layout=layout.value,
-                watch=watch,
-                interval=interval,
-            )
+    def download(client: Client, view: ProgressView, cancel: threading.Event) -> DownloadSummary:
+        return download_outputs(
+            client,
+            algorithm=algorithm,
+            algorithm_image=algorithm_image,
+            jobs=job,
+            output_directory=output,
+            statuses=tuple(status or ("Succeeded",)),
+            on_progress=view,
+            cancel=cancel,
+            dry_run=dry_run,
+            layout=layout.value,
+            watch=watch,
+            interval=interval,
+        )
 
-    try:
-        with _cancel_on_sigint(cancel):
-            summary = run_guarded(err, run)
-            _report(out, err, summary, quiet=quiet, dry_run=dry_run, verbose=verbose)
-    except KeyboardInterrupt:  # a second Ctrl-C
-        _stop_now(err)
+    run_command(download, Access(token, base_url, workers), Display(quiet, verbose, dry_run))
 
 
 def _check_selection(
@@ -175,99 +153,3 @@ def _check_selection(
         usage_error(
             err, "Use --job alone, or --algorithm / --algorithm-image, not both.", "outputs"
         )
-
-
-def _report(
-    out: Console,
-    err: Console,
-    summary: DownloadSummary,
-    *,
-    quiet: bool,
-    dry_run: bool,
-    verbose: int,
-) -> NoReturn:
-    """Render the summary and exit with its code."""
-    if quiet:
-        render_failures(err, summary)
-    else:
-        render_summary(out, summary, verbose=verbose)
-        if dry_run:
-            for path in summary.would_download[:20]:
-                out.print(f"would download {path}", markup=False, highlight=False)
-    if summary.interrupted:
-        err.print(
-            "Interrupted. Finished files are kept and .part files resume: run the same "
-            "command again to continue."
-        )
-        raise typer.Exit(EXIT_INTERRUPTED)
-    if summary.failures:
-        err.print(
-            f"{summary.files_failed} output(s) failed (listed above); run the same "
-            "command again to retry them."
-        )
-        raise typer.Exit(EXIT_FAILED)
-    raise typer.Exit(EXIT_OK)
-
-
-@contextmanager
-def _cancel_on_sigint(cancel: threading.Event) -> Iterator[None]:
-    """In the block, a first Ctrl-C sets `cancel` (a clean stop: every wait ends at once) and a
-    second one raises KeyboardInterrupt.
-
-    The handler only writes a byte to a pipe; a helper thread sets `cancel`. Setting the event
-    in the handler itself could deadlock: the handler runs in the main thread, which may be
-    holding the event's lock while it waits on it (a retry wait of the listing). After a Ctrl-C,
-    SIGINT stays ignored: the command is exiting with 130, and a later Ctrl-C would only turn
-    that exit into a traceback.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    presses = 0
-    read_end, write_end = os.pipe()
-
-    def handler(signum: int, frame: object) -> None:
-        nonlocal presses
-        presses += 1
-        if presses > 1:
-            raise KeyboardInterrupt
-        os.write(write_end, b"!")
-
-    threading.Thread(
-        target=_set_on_byte, args=(read_end, cancel), name="gcfetch-sigint", daemon=True
-    ).start()
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN if presses else previous)
-        os.close(write_end)  # the helper reads end-of-file and ends
-
-
-def _set_on_byte(read_end: int, event: threading.Event) -> None:
-    """Set `event` when a byte arrives on `read_end`; end at end-of-file."""
-    try:
-        if os.read(read_end, 1):
-            event.set()
-    finally:
-        os.close(read_end)
-
-
-def _stop_now(err: Console) -> NoReturn:
-    """Exit 130 at once. Transfers still blocked on the network (a stalled server) are
-    abandoned, as a kill would: their `.part` files resume on the next run."""
-    err.print(
-        "Interrupted again: stopped at once. Finished files are kept and .part files resume: "
-        "run the same command again to continue."
-    )
-    if _workers_left():
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(EXIT_INTERRUPTED)  # a normal exit would wait for them: what Ctrl-C refused
-    raise typer.Exit(EXIT_INTERRUPTED)
-
-
-def _workers_left() -> bool:
-    """Whether threads that a normal exit waits for (the pool's workers) are still running."""
-    current = threading.current_thread()
-    return any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not current)

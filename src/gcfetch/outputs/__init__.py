@@ -11,6 +11,7 @@ from gcfetch.outputs.events import (
     TaskStarted,
     Waiting,
 )
+from gcfetch.outputs.items import download_archive, download_display_sets
 from gcfetch.outputs.run import download_outputs
 from gcfetch.outputs.summary import DownloadSummary, Failure
 
@@ -26,5 +27,7 @@ __all__ = [
     "TaskSkipped",
     "TaskStarted",
     "Waiting",
+    "download_archive",
+    "download_display_sets",
     "download_outputs",
 ]

@@ -91,7 +91,7 @@ def download_outputs(
         raise ValueError("a dry run lists once: do not combine dry_run with watch")
     settings = RunSettings(
         statuses=tuple(statuses),
-        workers=_worker_count(client, workers),
+        workers=worker_count(client, workers),
         on_progress=on_progress,
         cancel=cancel or threading.Event(),
         dry_run=dry_run,
@@ -163,7 +163,7 @@ def _watch(
     return summary
 
 
-def _worker_count(client: Client, workers: int | None) -> int:
+def worker_count(client: Client, workers: int | None) -> int:
     """`workers`, or the client's pool size if None or larger (warned: they would only wait)."""
     pool = client.max_concurrent_downloads
     if workers is None:
