@@ -9,7 +9,10 @@ from typer.testing import CliRunner
 
 from gcfetch.cli import app
 
-COMMANDS = [["outputs"], ["jobs"], ["sandbox"], ["sandbox", "serve"], ["sandbox", "demo"]]
+COMMANDS = [
+    ["outputs"], ["jobs"], ["archive"], ["display-sets"],
+    ["sandbox"], ["sandbox", "serve"], ["sandbox", "demo"],
+]  # fmt: skip
 
 
 def _help(command: list[str]) -> list[str]:

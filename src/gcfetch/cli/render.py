@@ -128,13 +128,13 @@ class ProgressView:
 def render_summary(console: Console, summary: DownloadSummary, *, verbose: int = 0) -> None:
     """The end-of-run table, one line of the jobs not downloaded (and, with `verbose`, one of
     the requests sent, by kind), then failures with reasons."""
-    table = Table(title="gcfetch outputs", show_header=False, title_justify="left")
+    table = Table(title="gcfetch", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
     for status, count in sorted(summary.jobs_by_status.items()):
         if status in summary.statuses:
             table.add_row(f"jobs {status}", str(count))
-    table.add_row("jobs selected", str(summary.selected_jobs))
+    table.add_row(f"{summary.noun}s selected", str(summary.selected_jobs))
     if summary.dry_run:
         table.add_row("would download", f"{len(summary.would_download)} outputs")
     table.add_row("files downloaded", str(summary.files_downloaded))
