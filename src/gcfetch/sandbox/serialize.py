@@ -17,9 +17,13 @@ from typing import Any
 from gcfetch.sandbox.tables import (
     Algorithm,
     AlgorithmImage,
+    Archive,
+    ArchiveItem,
+    DisplaySet,
     Image,
     ImageFile,
     Job,
+    ReaderStudy,
     Socket,
     SocketValue,
 )
@@ -69,6 +73,22 @@ IMAGE_EXTRA_DEFAULTS: Mapping[str, Any] = {
     "window_center": None,
     "window_width": None,
     "segments": None,
+}
+
+# ReaderStudySerializer fields that live in `ReaderStudy.extra`, with the model's defaults.
+READER_STUDY_EXTRA_DEFAULTS: Mapping[str, Any] = {
+    "help_text": "",
+    "help_text_safe": "",
+    "questions": [],
+    "is_educational": False,
+    "instant_verification": False,
+    "has_ground_truth": False,
+    "allow_answer_modification": False,
+    "enable_autosaving": False,
+    "allow_case_navigation": False,
+    "allow_show_all_annotations": False,
+    "roll_over_answers_for_n_cases": 0,
+    "end_of_study_text_safe": "",
 }
 
 
@@ -203,6 +223,71 @@ class Serializer:
             "view_content": {},
             "exec_duration": iso_duration(job.exec_duration),
             "invoke_duration": iso_duration(job.invoke_duration),
+        }
+
+    def archive_api_url(self, pk: str) -> str:
+        return f"{self._api}/archives/{pk}/"
+
+    def reader_study_api_url(self, pk: str) -> str:
+        return f"{self._api}/reader-studies/{pk}/"
+
+    def archive(self, archive: Archive) -> dict[str, Any]:
+        """ArchiveSerializer."""
+        return {
+            "pk": archive.pk,
+            "title": archive.title,
+            "logo": archive.logo,
+            "description": archive.description,
+            "api_url": self.archive_api_url(archive.pk),
+            "url": f"{self.origin}/archives/{archive.slug}/",
+        }
+
+    def archive_item(self, item: ArchiveItem) -> dict[str, Any]:
+        """ArchiveItemSerializer; the archive has no hanging protocol nor view content."""
+        return {
+            "pk": item.pk,
+            "title": item.title,
+            "archive": self.archive_api_url(item.archive_pk),
+            "values": [self.socket_value(v) for v in sort_socket_values(item.values)],
+            "hanging_protocol": None,
+            "optional_hanging_protocols": [],
+            "view_content": {},
+        }
+
+    def reader_study(self, study: ReaderStudy) -> dict[str, Any]:
+        """ReaderStudySerializer (no questions: the sandbox has none)."""
+        extra = study.extra or {}
+        fields = {name: extra.get(name, d) for name, d in READER_STUDY_EXTRA_DEFAULTS.items()}
+        return {
+            "api_url": self.reader_study_api_url(study.pk),
+            "url": f"{self.origin}/reader-studies/{study.slug}/",
+            "slug": study.slug,
+            "logo": study.logo,
+            "description": study.description,
+            "help_text": fields.pop("help_text"),
+            "help_text_safe": fields.pop("help_text_safe"),
+            "pk": study.pk,
+            "questions": fields.pop("questions"),
+            "title": study.title,
+            "title_safe": study.title,
+            **fields,
+        }
+
+    def display_set(self, display_set: DisplaySet, index: int | None) -> dict[str, Any]:
+        """DisplaySetSerializer; `index` is the set's position in its reader study."""
+        return {
+            "pk": display_set.pk,
+            "title": display_set.title,
+            "title_safe": display_set.title,
+            "reader_study": self.reader_study_api_url(display_set.reader_study_pk),
+            "values": [self.socket_value(v) for v in sort_socket_values(display_set.values)],
+            "order": display_set.order,
+            "api_url": f"{self._api}/reader-studies/display-sets/{display_set.pk}/",
+            "hanging_protocol": None,
+            "optional_hanging_protocols": [],
+            "view_content": {},
+            "description": "",
+            "index": index,
         }
 
     def image_file(self, image_file: ImageFile) -> dict[str, Any]:

@@ -8,6 +8,7 @@ directory (so signatures survive restarts), base64-encoded with CloudFront's URL
 from __future__ import annotations
 
 import base64
+import calendar
 import contextlib
 import functools
 import hashlib
@@ -69,6 +70,84 @@ class UrlSigner:
         if int(expires) < (now if now is not None else time.time()):
             return False
         return hmac.compare_digest(signature, self.signature(key, int(expires)))
+
+
+@dataclass(frozen=True)
+class DicomRequest:
+    """A DICOM instance request on the storage origin, signed in headers as AWS SigV4 signs
+    GC's HealthImaging requests: `Accept`, `X-Amz-Date` and an `Authorization` whose signature
+    covers the method, path, query and the `accept`, `host` and `x-amz-date` headers.
+
+    Not real SigV4 (the sandbox's secret, a plain HMAC), the same shape and the same rules:
+    every signed header must be sent unchanged, and it expires `lifetime` seconds after
+    `X-Amz-Date`.
+    """
+
+    signer: UrlSigner
+    region: str = "sandbox"
+    service: str = "medical-imaging"
+
+    def _signature(self, method: str, path: str, query: str, headers: dict[str, str]) -> str:
+        canonical = "\n".join(
+            [method, path, query, *(f"{name}:{headers[name]}" for name in _DICOM_SIGNED)]
+        )
+        return hmac.new(self.signer.secret, canonical.encode(), hashlib.sha256).hexdigest()
+
+    def headers(
+        self, method: str, host: str, path: str, query: str, accept: str, *, now: float | None
+    ) -> dict[str, str]:
+        """The request's headers, in the order GC sends them: Accept, X-Amz-Date, Authorization."""
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+        signed = {"accept": accept, "host": host, "x-amz-date": stamp}
+        credential = f"{self.signer.key_pair_id}/{stamp[:8]}/{self.region}/{self.service}"
+        authorization = (
+            f"AWS4-HMAC-SHA256 Credential={credential}/aws4_request, "
+            f"SignedHeaders={';'.join(_DICOM_SIGNED)}, "
+            f"Signature={self._signature(method, path, query, signed)}"
+        )
+        return {"Accept": accept, "X-Amz-Date": stamp, "Authorization": authorization}
+
+    def verify(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        headers: dict[str, str],
+        *,
+        now: float | None = None,
+    ) -> str | None:
+        """None if `headers` (lowercase names) sign the request; else why not."""
+        authorization = headers.get("authorization", "")
+        if not authorization.startswith("AWS4-HMAC-SHA256 "):
+            return "Authorization header requires the AWS4-HMAC-SHA256 scheme."
+        if any(name not in headers for name in _DICOM_SIGNED):
+            return "Authorization header requires the signed headers accept;host;x-amz-date."
+        try:
+            stamp = time.strptime(headers["x-amz-date"], "%Y%m%dT%H%M%SZ")
+        except ValueError:
+            return "X-Amz-Date is not a valid date."
+        now = now if now is not None else time.time()
+        if calendar.timegm(stamp) + self.signer.lifetime < now:
+            return "Signature expired."
+        signature = authorization.rsplit("Signature=", 1)[-1]
+        expected = self._signature(method, path, query, headers)
+        if not hmac.compare_digest(signature, expected):
+            return "The request signature we calculated does not match the signature you provided."
+        return None
+
+
+_DICOM_SIGNED = ("accept", "host", "x-amz-date")
+DICOM_DATASTORE = "sandbox"
+
+
+def dicom_instance_path(study: str, series: str, sop: str) -> str:
+    """The storage origin path of a DICOM instance (HealthImaging's DICOMweb retrieve path)."""
+    return f"/datastore/{DICOM_DATASTORE}/studies/{study}/series/{series}/instances/{sop}"
+
+
+def dicom_instance_key(image_set_id: str, sop_instance_uid: str) -> str:
+    """The storage key of a DICOM instance's file: `dicom/<image set id>/<sop uid>.dcm`."""
+    return f"dicom/{image_set_id}/{sop_instance_uid}.dcm"
 
 
 @functools.lru_cache(maxsize=64)

@@ -178,3 +178,121 @@ class Job(Base):
     viewers: Mapped[list[User]] = relationship(secondary=job_viewers)
     inputs: Mapped[list[SocketValue]] = relationship(secondary=job_inputs)
     outputs: Mapped[list[SocketValue]] = relationship(secondary=job_outputs)
+
+
+# Archives and reader studies (issue 16). GC's groups are reduced to membership tables:
+# archive editors, uploaders and users view an archive and its items; reader study editors
+# and readers view a reader study and its display sets. A public archive or reader study is
+# visible to everyone, its items and display sets are not.
+archive_editors = Table(
+    "archive_editors",
+    Base.metadata,
+    Column("archive_pk", ForeignKey("archives.pk"), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), primary_key=True),
+)
+archive_uploaders = Table(
+    "archive_uploaders",
+    Base.metadata,
+    Column("archive_pk", ForeignKey("archives.pk"), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), primary_key=True),
+)
+archive_users = Table(
+    "archive_users",
+    Base.metadata,
+    Column("archive_pk", ForeignKey("archives.pk"), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), primary_key=True),
+)
+archive_item_values = Table(
+    "archive_item_values",
+    Base.metadata,
+    Column("item_pk", ForeignKey("archive_items.pk"), primary_key=True),
+    Column("value_pk", ForeignKey("socket_values.pk"), primary_key=True, index=True),
+)
+reader_study_editors = Table(
+    "reader_study_editors",
+    Base.metadata,
+    Column("reader_study_pk", ForeignKey("reader_studies.pk"), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), primary_key=True),
+)
+reader_study_readers = Table(
+    "reader_study_readers",
+    Base.metadata,
+    Column("reader_study_pk", ForeignKey("reader_studies.pk"), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), primary_key=True),
+)
+display_set_values = Table(
+    "display_set_values",
+    Base.metadata,
+    Column("display_set_pk", ForeignKey("display_sets.pk"), primary_key=True),
+    Column("value_pk", ForeignKey("socket_values.pk"), primary_key=True, index=True),
+)
+
+
+class Archive(Base):
+    __tablename__ = "archives"
+
+    pk: Mapped[str] = mapped_column(String(36), primary_key=True)
+    slug: Mapped[str] = mapped_column(String(255), unique=True, index=True)
+    title: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(String, default="")
+    logo: Mapped[str] = mapped_column(String, default="")
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class ArchiveItem(Base):
+    __tablename__ = "archive_items"
+
+    pk: Mapped[str] = mapped_column(String(36), primary_key=True)
+    archive_pk: Mapped[str] = mapped_column(ForeignKey("archives.pk"), index=True)
+    title: Mapped[str] = mapped_column(String(255), default="")
+    created: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+    archive: Mapped[Archive] = relationship()
+    values: Mapped[list[SocketValue]] = relationship(secondary=archive_item_values)
+
+
+class ReaderStudy(Base):
+    """A reader study; ReaderStudySerializer fields the download path does not use are in
+    `extra` (by name, e.g. `is_educational`)."""
+
+    __tablename__ = "reader_studies"
+
+    pk: Mapped[str] = mapped_column(String(36), primary_key=True)
+    slug: Mapped[str] = mapped_column(String(255), unique=True, index=True)
+    title: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(String, default="")
+    logo: Mapped[str] = mapped_column(String, default="")
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[datetime] = mapped_column(DateTime, index=True)
+    extra: Mapped[Any] = mapped_column(JSON, default=dict)
+
+
+class DisplaySet(Base):
+    __tablename__ = "display_sets"
+
+    pk: Mapped[str] = mapped_column(String(36), primary_key=True)
+    reader_study_pk: Mapped[str] = mapped_column(ForeignKey("reader_studies.pk"), index=True)
+    order: Mapped[int] = mapped_column(Integer, default=0)
+    title: Mapped[str] = mapped_column(String(255), default="")
+    created: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+    reader_study: Mapped[ReaderStudy] = relationship()
+    values: Mapped[list[SocketValue]] = relationship(secondary=display_set_values)
+
+
+class DicomInstance(Base):
+    """One frame of an image's DICOM image set, as GC's `image_frame_metadata` lists them:
+    a multi-frame instance has one row per frame, all with the same SOP instance UID and
+    storage key. The image's `extra["dicom_image_set"]` is `{"image_set_id": ...}`."""
+
+    __tablename__ = "dicom_instances"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_pk: Mapped[str] = mapped_column(ForeignKey("images.pk"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # order of the frame in the image set
+    study_instance_uid: Mapped[str] = mapped_column(String(64))
+    series_instance_uid: Mapped[str] = mapped_column(String(64))
+    sop_instance_uid: Mapped[str] = mapped_column(String(64))
+    stored_transfer_syntax_uid: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String)  # storage key of the instance's .dcm file

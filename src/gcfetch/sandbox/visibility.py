@@ -13,15 +13,26 @@ from sqlalchemy.orm import Session
 from gcfetch.sandbox.tables import (
     Algorithm,
     AlgorithmImage,
+    Archive,
+    ArchiveItem,
+    DisplaySet,
     Image,
     Job,
+    ReaderStudy,
     SocketValue,
     User,
     algorithm_editors,
     algorithm_users,
+    archive_editors,
+    archive_item_values,
+    archive_uploaders,
+    archive_users,
+    display_set_values,
     job_inputs,
     job_outputs,
     job_viewers,
+    reader_study_editors,
+    reader_study_readers,
 )
 
 
@@ -55,30 +66,70 @@ def visible_jobs(user: User | None) -> ColumnElement[bool]:
     )
 
 
+def visible_archives(user: User | None) -> ColumnElement[bool]:
+    """Public archives and those the user edits, uploads to or uses (GC's three groups)."""
+    if user is None:
+        return Archive.public.is_(True)
+    return or_(Archive.public.is_(True), Archive.pk.in_(_member_archive_pks(user)))
+
+
+def visible_archive_items(user: User | None) -> ColumnElement[bool]:
+    """Items of the archives the user edits, uploads to or uses; never public (GC gives
+    `view_archiveitem` to the archive's three groups only)."""
+    if user is None:
+        return false()
+    return ArchiveItem.archive_pk.in_(_member_archive_pks(user))
+
+
+def visible_reader_studies(user: User | None) -> ColumnElement[bool]:
+    """Public reader studies and those the user edits or reads."""
+    if user is None:
+        return ReaderStudy.public.is_(True)
+    return or_(ReaderStudy.public.is_(True), ReaderStudy.pk.in_(_member_reader_study_pks(user)))
+
+
+def visible_display_sets(user: User | None) -> ColumnElement[bool]:
+    """Display sets of the reader studies the user edits or reads; never public."""
+    if user is None:
+        return false()
+    return DisplaySet.reader_study_pk.in_(_member_reader_study_pks(user))
+
+
 def visible_images(user: User | None) -> ColumnElement[bool]:
-    """Images used as an input or output of a job the user can view."""
+    """Images of a socket value the user can view (of a job, archive item or display set)."""
     return exists(
         select(SocketValue.pk).where(SocketValue.image_pk == Image.pk, visible_socket_values(user))
     )
 
 
 def visible_socket_values(user: User | None) -> ColumnElement[bool]:
-    """Socket values that are an input or output of a job the user can view.
+    """Socket values of a job, archive item or display set the user can view.
 
     Correlated per value (indexed on `value_pk`), so that checking one value or one image
     costs the same whatever the number of jobs.
     """
     jobs = visible_jobs(user)
-    return or_(
-        *(
-            exists(
-                select(link.c.job_pk)
-                .join(Job, Job.pk == link.c.job_pk)
-                .where(link.c.value_pk == SocketValue.pk, jobs)
-            )
-            for link in (job_inputs, job_outputs)
+    of_jobs = [
+        exists(
+            select(link.c.job_pk)
+            .join(Job, Job.pk == link.c.job_pk)
+            .where(link.c.value_pk == SocketValue.pk, jobs)
         )
+        for link in (job_inputs, job_outputs)
+    ]
+    if user is None:
+        return or_(*of_jobs)
+    of_items = exists(
+        select(archive_item_values.c.item_pk)
+        .join(ArchiveItem, ArchiveItem.pk == archive_item_values.c.item_pk)
+        .where(archive_item_values.c.value_pk == SocketValue.pk, visible_archive_items(user))
     )
+    of_display_sets = exists(
+        select(display_set_values.c.display_set_pk)
+        .join(DisplaySet, DisplaySet.pk == display_set_values.c.display_set_pk)
+        .where(display_set_values.c.value_pk == SocketValue.pk, visible_display_sets(user))
+    )
+    return or_(*of_jobs, of_items, of_display_sets)
 
 
 def can_view_image(session: Session, user: User | None, image_pk: str) -> bool:
@@ -95,3 +146,15 @@ def can_view_socket_value(session: Session, user: User | None, value_pk: int) ->
 
 def _editable_algorithm_pks(user: User) -> Select[tuple[str]]:
     return select(algorithm_editors.c.algorithm_pk).where(algorithm_editors.c.user_id == user.id)
+
+
+def _member_archive_pks(user: User) -> Select[tuple[str]]:
+    links = (archive_editors, archive_uploaders, archive_users)
+    selects = [select(t.c.archive_pk).where(t.c.user_id == user.id) for t in links]
+    return selects[0].union(*selects[1:])  # type: ignore[return-value]
+
+
+def _member_reader_study_pks(user: User) -> Select[tuple[str]]:
+    links = (reader_study_editors, reader_study_readers)
+    selects = [select(t.c.reader_study_pk).where(t.c.user_id == user.id) for t in links]
+    return selects[0].union(*selects[1:])  # type: ignore[return-value]

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from gcfetch.sandbox.demo.files import tarball_bytes, write_bytes
 from gcfetch.sandbox.demo.info import DemoInfo, demo_token
 from gcfetch.sandbox.demo.jobs import JobFactory, JobSpec, Templates
+from gcfetch.sandbox.demo.studies import StudiesInfo, add_studies
 from gcfetch.sandbox.deps import token_digest
 from gcfetch.sandbox.settings import SandboxSettings
 from gcfetch.sandbox.tables import (
@@ -49,6 +50,7 @@ SOCKETS: tuple[tuple[str, str, str, str, str], ...] = (
     ("measurements", "Measurements", "CSV file", "File", "files/measurements.csv"),
     ("thumbnail", "Thumbnail", "Thumbnail png", "File", "thumbnail.png"),
     ("predictions", "Predictions", "Anything", "File", "predictions.json"),
+    ("dicom-image-set", "DICOM Image Set", "DICOM Image Set", "Image", "images/dicom-image-set"),
 )
 
 # slug, title, public, input socket, output sockets, version count
@@ -129,6 +131,9 @@ def populate(session: Session, settings: SandboxSettings, request: DemoRequest) 
     algorithms, versions = _add_algorithms(session, settings, rng, user_ids, specs)
     factory = _job_factory(session, settings, rng, request, user_ids)
     large_job = _add_jobs(factory, rng, request, versions)
+    studies = StudiesInfo()
+    if not request.bench:
+        studies = add_studies(session, settings, request.seed, sockets, user_ids)
     return DemoInfo(
         seed=request.seed,
         job_count=request.jobs,
@@ -145,6 +150,11 @@ def populate(session: Session, settings: SandboxSettings, request: DemoRequest) 
         job_viewers=factory.viewers,
         large_file_job=large_job,
         profile=request.profile,
+        archives=studies.archives,
+        archive_items=studies.archive_items,
+        reader_studies=studies.reader_studies,
+        display_sets=studies.display_sets,
+        dicom_images=studies.dicom_images,
     )
 
 

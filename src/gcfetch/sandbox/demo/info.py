@@ -31,6 +31,12 @@ class DemoInfo:
     large_file_job: str | None = None
     profile: str = "default"
     extra: dict[str, Any] = field(default_factory=dict)
+    archives: dict[str, str] = field(default_factory=dict)  # slug -> pk
+    archive_items: dict[str, str] = field(default_factory=dict)  # item pk -> archive slug
+    reader_studies: dict[str, str] = field(default_factory=dict)  # slug -> pk
+    display_sets: dict[str, str] = field(default_factory=dict)  # pk -> reader study slug
+    # image pk -> the SOP instance UIDs of its DICOM image set, each once, in listing order
+    dicom_images: dict[str, list[str]] = field(default_factory=dict)
 
 
 def demo_token(seed: int, username: str) -> str:

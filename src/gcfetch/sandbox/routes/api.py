@@ -19,9 +19,11 @@ from gcfetch.sandbox.deps import READ_METHODS, UserDep, authenticated_user
 from gcfetch.sandbox.responses import detail_response, html_not_found
 from gcfetch.sandbox.routes.algorithm_images import algorithm_images_router
 from gcfetch.sandbox.routes.algorithms import algorithms_router
+from gcfetch.sandbox.routes.archives import archives_router
 from gcfetch.sandbox.routes.images import images_router
 from gcfetch.sandbox.routes.interfaces import interfaces_router
 from gcfetch.sandbox.routes.jobs import jobs_router
+from gcfetch.sandbox.routes.reader_studies import reader_studies_router
 from gcfetch.sandbox.routes.version import version_router
 
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -38,6 +40,8 @@ def api_router() -> APIRouter:
         algorithms_router(),
         images_router(),
         interfaces_router(),
+        archives_router(),
+        reader_studies_router(),
     )
     for child in children:
         router.include_router(child)

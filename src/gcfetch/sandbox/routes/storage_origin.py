@@ -6,6 +6,8 @@ XML: 403 for a missing, wrong or expired signature and for any request carrying 
 starlette's FileResponse (single `Range` -> 206, `If-Range`, unsatisfiable -> 416) in 1 MiB
 chunks. Every blob passes through `serve_blob`, the one place for body faults (faults.py).
 The `gzip` fault serves a gzip copy of the blob, made once on disk, with `Content-Encoding`.
+DICOM instances (`/datastore/...`, `serve_dicom_instance`) are signed in headers instead, as
+HealthImaging's are (storage.DicomRequest).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import mimetypes
 from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from starlette.responses import FileResponse
 from starlette.types import Receive, Scope, Send
 
@@ -21,7 +24,13 @@ from gcfetch.sandbox.deps import SettingsDep
 from gcfetch.sandbox.fault_copies import changed_copy, gzip_copy
 from gcfetch.sandbox.injection import FaultInjector
 from gcfetch.sandbox.settings import SandboxSettings
-from gcfetch.sandbox.storage import blob_path, signer_for
+from gcfetch.sandbox.storage import (
+    DicomRequest,
+    blob_path,
+    dicom_instance_key,
+    dicom_instance_path,
+    signer_for,
+)
 
 _CONTENT_TYPES = {
     ".json": "application/json",
@@ -33,6 +42,7 @@ _CONTENT_TYPES = {
     ".tif": "image/tiff",
     ".tiff": "image/tiff",
     ".csv": "text/csv",
+    ".dcm": "application/dicom",
 }
 
 
@@ -85,6 +95,28 @@ def serve_blob(request: Request, settings: SandboxSettings, key: str) -> Respons
     )
     if not signed:
         return _error(403, "AccessDenied", "Access denied")
+    return _serve_signed(request, settings, key)
+
+
+def serve_dicom_instance(request: Request, settings: SandboxSettings, sop: str) -> Response:
+    """A DICOM instance, for a request signed in its headers (storage.DicomRequest); refusals
+    are HealthImaging's JSON: 403 for a missing, wrong or expired signature, 404 if absent."""
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    why = DicomRequest(signer_for(settings)).verify(
+        request.method, request.url.path, request.url.query, headers
+    )
+    if why is not None and request.method == "HEAD":
+        why = DicomRequest(signer_for(settings)).verify(
+            "GET", request.url.path, request.url.query, headers
+        )
+    if why is not None:
+        return JSONResponse({"message": why}, status_code=403)
+    image_set_id = request.query_params.get("imageSetId", "")
+    return _serve_signed(request, settings, dicom_instance_key(image_set_id, sop))
+
+
+def _serve_signed(request: Request, settings: SandboxSettings, key: str) -> Response:
+    """The blob of `key` for a request whose signature was checked, through the body faults."""
     path = blob_path(settings, key)
     if path is None:
         return _error(404, "NoSuchKey", "The specified key does not exist.")
@@ -104,6 +136,14 @@ def serve_blob(request: Request, settings: SandboxSettings, key: str) -> Respons
 
 def storage_router() -> APIRouter:
     router = APIRouter()
+
+    @router.api_route(
+        dicom_instance_path("{study}", "{series}", "{sop}"),
+        methods=["GET", "HEAD"],
+        include_in_schema=False,
+    )
+    def dicom_instance(sop: str, request: Request, settings: SettingsDep) -> Response:
+        return serve_dicom_instance(request, settings, sop)
 
     @router.api_route("/{key:path}", methods=["GET", "HEAD"], include_in_schema=False)
     def blob(key: str, request: Request, settings: SettingsDep) -> Response:
