@@ -17,7 +17,7 @@ from gcfetch import Client
 from gcfetch.errors import TransferCancelled
 from gcfetch.sandbox import Sandbox
 from gcfetch.sandbox.demo import DemoInfo
-from gcfetch.sandbox.faults import FaultSettings
+from gcfetch.sandbox.faults import Fault, FaultSettings
 from gcfetch.sandbox.tables import ImageFile
 
 SIZE = 1024 * 1024
@@ -49,6 +49,27 @@ def _media(sandbox: Sandbox, url: str) -> list:
     wait_idle(sandbox)
     path = "/media/" + url.split("/media/", 1)[1]
     return [r for r in sandbox.traffic if r.origin == "api" and r.path == path]
+
+
+def _cancelled_part(sandbox: Sandbox, demo: DemoInfo, url: str, target: Path) -> int:
+    """Start a segmented download at ~1 MiB/s, cancel it a third of the way; bytes kept."""
+    sandbox.set_faults(FaultSettings(storage_bytes_per_second=SIZE))
+    cancel = threading.Event()
+    seen = 0
+
+    def on_bytes(count: int) -> None:
+        nonlocal seen
+        seen += count
+        if seen >= SIZE // 3:
+            cancel.set()
+
+    with _client(sandbox, demo) as client, pytest.raises(TransferCancelled):
+        client.download_file(url, target, on_bytes=on_bytes, cancel=cancel)
+    record = json.loads(target.with_name(target.name + ".part.json").read_text())
+    assert len(record["pieces"]) == 4
+    sandbox.set_faults(FaultSettings())
+    wait_idle(sandbox)  # the cancelled answers are logged once the sandbox sees them closed
+    return sum(next_byte - start for start, _, next_byte in record["pieces"])
 
 
 def test_segmented_download_writes_file_from_ranged_requests(
@@ -103,23 +124,8 @@ def test_cancelled_segmented_download_resumes_only_missing_bytes(
 ) -> None:
     url, data = large
     target = tmp_path / "big.tif"
-    faulty.set_faults(FaultSettings(storage_bytes_per_second=SIZE))  # ~1 s per whole file
-    cancel = threading.Event()
-    seen = 0
-
-    def on_bytes(count: int) -> None:
-        nonlocal seen
-        seen += count
-        if seen >= SIZE // 3:
-            cancel.set()
-
-    with _client(faulty, demo) as client, pytest.raises(TransferCancelled):
-        client.download_file(url, target, on_bytes=on_bytes, cancel=cancel)
-    record = json.loads(target.with_name("big.tif.part.json").read_text())
-    done = sum(next_byte - start for start, _, next_byte in record["pieces"])
-    assert 0 < done < SIZE and len(record["pieces"]) == 4
-    faulty.set_faults(FaultSettings())
-    wait_idle(faulty)  # the cancelled answers are logged once the sandbox sees them closed
+    done = _cancelled_part(faulty, demo, url, target)
+    assert 0 < done < SIZE
     faulty.traffic.clear()
     with _client(faulty, demo) as client:
         result = client.download_file(url, target)
@@ -127,3 +133,50 @@ def test_cancelled_segmented_download_resumes_only_missing_bytes(
     served = _storage(faulty, url)
     assert sum(r.body_bytes for r in served) == SIZE - done
     assert all(r.status == 206 for r in served)
+
+
+def test_storage_ignoring_range_falls_back_to_one_stream(
+    faulty: Sandbox, demo: DemoInfo, large, tmp_path: Path
+) -> None:
+    url, data = large
+    faulty.set_faults(FaultSettings(rules=(Fault("norange", rate=1.0),)))
+    faulty.traffic.clear()
+    with _client(faulty, demo) as client:
+        result = client.download_file(url, tmp_path / "big.tif")
+    assert (tmp_path / "big.tif").read_bytes() == data and result.size == SIZE
+    served = _storage(faulty, url)
+    assert all(r.status == 200 for r in served)
+    assert 1 <= sum(1 for r in served if r.range) <= 3  # pieces asked for, answered 200
+    assert sum(1 for r in served if r.range is None) == 2  # the first answer, then one stream
+    assert not list(tmp_path.glob("*.part*"))
+
+
+def test_pieces_under_other_etags_start_over_as_one_stream(
+    faulty: Sandbox, demo: DemoInfo, large, tmp_path: Path
+) -> None:
+    url, data = large
+    faulty.set_faults(FaultSettings(rules=(Fault("etag", rate=1.0),)))  # a new ETag each time
+    faulty.traffic.clear()
+    with _client(faulty, demo) as client:
+        client.download_file(url, tmp_path / "big.tif")
+    assert (tmp_path / "big.tif").read_bytes() == data
+    served = _storage(faulty, url)
+    assert sum(1 for r in served if r.range is None) == 2  # the first answer, then one stream
+    assert any(r.range is None and r.body_bytes == SIZE for r in served)
+
+
+def test_expired_link_is_renewed_once_for_all_pieces(
+    faulty: Sandbox, demo: DemoInfo, large, tmp_path: Path
+) -> None:
+    url, data = large
+    target = tmp_path / "big.tif"
+    _cancelled_part(faulty, demo, url, target)
+    media_path = "/media/" + url.split("/media/", 1)[1]
+    faulty.set_faults(FaultSettings(rules=(Fault("expired", first=1, path=media_path),)))
+    faulty.traffic.clear()
+    with _client(faulty, demo) as client:
+        client.download_file(url, target)
+    assert target.read_bytes() == data
+    refused = [r for r in _storage(faulty, url) if r.status == 403]
+    assert len(refused) >= 2  # the pieces saw the expired link ...
+    assert len(_media(faulty, url)) == 2  # ... and one new /media/ request served them all

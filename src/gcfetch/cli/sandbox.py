@@ -88,6 +88,14 @@ StorageLatencyOpt = Annotated[
 StorageRateOpt = Annotated[
     float, typer.Option(help="Fault: throttle each storage body (KiB/s); 0: no limit.", min=0)
 ]
+StorageConnRateOpt = Annotated[
+    float,
+    typer.Option(
+        help="Fault: cap each storage connection (KiB/s), as a long path caps one TCP "
+        "stream; 0: no limit.",
+        min=0,
+    ),
+]
 FaultOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -95,7 +103,8 @@ FaultOpt = Annotated[
         metavar="SPEC",
         help="Fault rule (repeatable), e.g. status=503,rate=0.05,retry-after=1, "
         "drop=1000,first=1, gzip (or gzip=always), nolength (or nolength=star); kinds: "
-        "status, expired, drop, short, slow, etag, changed, gzip, nolength, ifrange "
+        "status, expired, drop, short, slow, etag, changed, gzip, nolength, ifrange, "
+        "norange "
         "(see gcfetch.sandbox.faults.parse_fault).",
     ),
 ]
@@ -117,6 +126,7 @@ def serve(
     jitter_ms: JitterOpt = 0.0,
     storage_latency_ms: StorageLatencyOpt = None,
     storage_kib_per_second: StorageRateOpt = 0.0,
+    storage_conn_kib_per_second: StorageConnRateOpt = 0.0,
     fault: FaultOpt = None,
     fault_seed: FaultSeedOpt = 0,
 ) -> None:
@@ -138,6 +148,7 @@ def serve(
             jitter_ms=jitter_ms,
             storage_latency_ms=storage_latency_ms,
             storage_bytes_per_second=storage_kib_per_second * 1024,
+            storage_conn_bytes_per_second=storage_conn_kib_per_second * 1024,
             rules=_fault_rules(fault or []),
         ),
     )
