@@ -28,6 +28,8 @@ from gcfetch.cli.options import (
     AlgorithmOpt,
     BaseUrlOpt,
     OutputDirOpt,
+    SegmentsOpt,
+    SegmentThresholdOpt,
     StatusOpt,
     TokenOpt,
     VerboseOpt,
@@ -85,6 +87,8 @@ def outputs_command(
     verbose: VerboseOpt = 0,
     token: TokenOpt = None,
     base_url: BaseUrlOpt = None,
+    segments: SegmentsOpt = config.DEFAULT_SEGMENTS,
+    segment_threshold: SegmentThresholdOpt = config.DEFAULT_SEGMENT_THRESHOLD,
 ) -> None:
     """Check the selection, download with a progress view, report; Ctrl-C stops cleanly."""
     from gcfetch.outputs import download_outputs
@@ -109,6 +113,8 @@ def outputs_command(
                 on_progress=view,
                 cancel=cancel,
                 dry_run=dry_run,
+                segments=segments,
+                segment_threshold=segment_threshold,
             )
 
     try:

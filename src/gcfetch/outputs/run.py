@@ -53,6 +53,8 @@ def download_outputs(
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     dry_run: bool = False,
+    segments: int | None = None,
+    segment_threshold: int | None = None,
 ) -> DownloadSummary:
     """Download the outputs of the selected jobs into `<output_directory>/<job pk>/...`.
 
@@ -65,6 +67,9 @@ def download_outputs(
 
     `workers` (outputs at once) defaults to the client's `max_concurrent_downloads`, which sizes
     its connection pool; more workers than that are reduced to it, with a warning.
+
+    A file of at least `segment_threshold` bytes (0: off) comes as up to `segments` ranged
+    requests in parallel, on connection slots no worker uses; both default to the client's.
     """
     workers = _worker_count(client, workers)
     cancel = cancel or threading.Event()
@@ -81,6 +86,7 @@ def download_outputs(
         except TransferCancelled:
             return DownloadSummary(root, tuple(statuses), interrupted=True, dry_run=dry_run)
         run = _Run(client, root, tuple(statuses), workers, on_progress, cancel, dry_run)
+        run.segments, run.segment_threshold = segments, segment_threshold
         with nullcontext() if dry_run else destination_lock(root):
             return run.execute(source.jobs)
 
@@ -125,6 +131,8 @@ class _Run:
         self._emit_to = on_progress
         self._lock = threading.Lock()
         self._bytes = events.BytesBatcher(self.emit)
+        self.segments: int | None = None  # None: the client's (see Client.download_file)
+        self.segment_threshold: int | None = None
 
     def emit(self, event: events.ProgressEvent) -> None:
         if self._emit_to is not None:
@@ -379,7 +387,12 @@ class _Run:
         if not url:
             raise GCFetchError(f"the server gave no URL for output {task.socket_slug!r}")
         result = self.client.download_file(
-            url, target, on_bytes=self._bytes.add, cancel=self.cancel
+            url,
+            target,
+            on_bytes=self._bytes.add,
+            cancel=self.cancel,
+            segments=self.segments,
+            segment_threshold=self.segment_threshold,
         )
         self._bytes.flush()
         rec = ManifestRecord(
