@@ -11,21 +11,23 @@ The `.part` is preallocated to the full size and every piece written at its offs
 (fsynced first), so a later run asks only for what is missing. Every ranged answer must be a 206
 under the same ETag and total: a 200 (Range ignored) or another ETag drops the `.part` and the
 file starts over as one stream. An expired link (storage 403) is renewed once for all pieces:
-one new `/media/` request, however many pieces saw it expire. Then the whole file is hashed and
-promoted as a single-stream download is.
+one new `/media/` request, however many pieces saw it expire. A thread hashes the pieces in
+order as each is complete on disk (reading it back), so little is left to hash at the end; the
+file is then checked and promoted as a single-stream download is.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import logging
 import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import httpx
 
@@ -46,6 +48,9 @@ from gcfetch.transfer import (
     _write,
     signed_link,
 )
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
 
 logger = logging.getLogger(__name__)
 
@@ -122,8 +127,8 @@ def take_over(job: _Transfer, response: httpx.Response, etag: str, total: int) -
         _prepare(job, plan)
         logger.debug("%s: %d bytes in %d pieces", job.target.name, total, len(plan.pieces))
         link = _Link(job, response.url)
-        _run(job, plan, link, (plan.pieces[0], response), helpers)
-    return _finish(job, plan)
+        digest = _run(job, plan, link, (plan.pieces[0], response), helpers)
+    return _finish(job, plan, digest)
 
 
 def resume(job: _Transfer) -> _Received | None:
@@ -137,10 +142,11 @@ def resume(job: _Transfer) -> _Received | None:
         return None
     missing = [p for p in plan.pieces if p.missing]
     job.resumed = job.resumed or any(p.next > p.start for p in plan.pieces)
-    if missing:
-        with job.http.slot(), job.http.extra_slots(min(job.segments, len(missing)) - 1) as more:
-            _run(job, plan, _Link(job, None), None, more)
-    return _finish(job, plan)
+    if not missing:
+        return _finish(job, plan, None)
+    with job.http.slot(), job.http.extra_slots(min(job.segments, len(missing)) - 1) as more:
+        digest = _run(job, plan, _Link(job, None), None, more)
+    return _finish(job, plan, digest)
 
 
 def _split(size: int, segments: int) -> list[_Piece]:
@@ -187,10 +193,12 @@ def _drop(job: _Transfer) -> None:
     job.sidecar.unlink(missing_ok=True)
 
 
-def _finish(job: _Transfer, plan: _Plan) -> _Received:
-    """The `.part` once every piece is on disk: its size and sha256, read back from disk."""
-    size, digest = hash_file(job.part)
-    return _Received(size, digest, plan.etag, plan.size)
+def _finish(job: _Transfer, plan: _Plan, digest: _Hash | None) -> _Received:
+    """The `.part` once every piece is on disk: its size and sha256 (read back from disk unless
+    the pieces were hashed as they completed)."""
+    if digest is None:
+        return _Received(*hash_file(job.part), plan.etag, plan.size)
+    return _Received(job.part.stat().st_size, digest, plan.etag, plan.size)
 
 
 class _Link:
@@ -238,6 +246,44 @@ class _Run:
     errors: list[BaseException] = field(default_factory=list)
     pending: int = 0  # bytes not yet reported to on_bytes (reported by the owner thread)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    completed: threading.Condition = field(default_factory=threading.Condition)
+    fetching: bool = True  # False once every fetching thread has ended
+    digest: _Hash | None = None  # sha256 of the whole file, once `hash_pieces` got through
+
+    def progressed(self) -> None:
+        """Wake the hasher: a piece may be complete."""
+        with self.completed:
+            self.completed.notify_all()
+
+    def ended(self) -> None:
+        with self.completed:
+            self.fetching = False
+            self.completed.notify_all()
+
+    def hash_pieces(self) -> None:
+        """Hash the pieces in order, each as soon as it is complete on disk; set `digest` if
+        all were. Stops when the fetching ends with a piece still missing. A read error leaves
+        the hashing to `_finish`."""
+        with contextlib.suppress(OSError):
+            self._hash_pieces()
+
+    def _hash_pieces(self) -> None:
+        digest = hashlib.sha256()
+        with open(self.job.part, "rb") as part:
+            for piece in self.plan.pieces:
+                with self.completed:
+                    while piece.missing and self.fetching and not self.stop.is_set():
+                        self.completed.wait(1.0)
+                if piece.missing or self.stop.is_set():
+                    return
+                part.seek(piece.start)
+                left = piece.end - piece.start
+                while left and (chunk := part.read(min(config.CHUNK_SIZE, left))):
+                    digest.update(chunk)
+                    left -= len(chunk)
+                if left:
+                    return
+        self.digest = digest
 
     def take(self) -> _Piece | None:
         with self.lock:
@@ -302,20 +348,27 @@ def _run(
     link: _Link,
     first: tuple[_Piece, httpx.Response] | None,
     helpers: int,
-) -> None:
-    """Fetch the missing pieces: this thread and `helpers` more (on slots the caller holds)."""
+) -> _Hash | None:
+    """Fetch the missing pieces: this thread and `helpers` more (on slots the caller holds);
+    the file's sha256 if the hasher got through every piece meanwhile."""
     queue = [p for p in plan.pieces if p.missing and (first is None or p is not first[0])]
     run = _Run(job, plan, link, queue)
     threads = [
         threading.Thread(target=run.work, name=f"gcfetch-segment-{n}", daemon=True)
         for n in range(min(helpers, len(queue)))
     ]
-    for thread in threads:
+    hasher = threading.Thread(target=run.hash_pieces, name="gcfetch-segment-hash", daemon=True)
+    for thread in [*threads, hasher]:
         thread.start()
-    run.work(first)
-    for thread in threads:
-        thread.join()
+    try:
+        run.work(first)
+        for thread in threads:
+            thread.join()
+    finally:
+        run.ended()
+    hasher.join()
     run.outcome()
+    return run.digest
 
 
 def _fetch_piece(run: _Run, piece: _Piece) -> None:
@@ -388,3 +441,4 @@ def _checkpoint(run: _Run, piece: _Piece, out: BinaryIO, written: int) -> None:
     if written != piece.next:
         piece.next = written
         run.plan.save(run.job.sidecar)
+        run.progressed()

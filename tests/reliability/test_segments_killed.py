@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -66,6 +67,7 @@ def test_killed_segmented_download_resumes_only_missing_bytes(
     with make_client(fresh_sandbox, demo, segment_threshold=256 * 1024) as client:
         result = client.download_file(url, target)
     assert target.read_bytes() == data and result.resumed
+    assert result.sha256 == hashlib.sha256(data).hexdigest()
     wait_idle(fresh_sandbox)
     served = [r for r in fresh_sandbox.traffic if r.origin == "storage" and r.path == "/" + key]
     assert all(r.status == 206 and r.range for r in served)

@@ -53,18 +53,21 @@ _quiet = _QuietInjected()
 
 
 class ConnectionPacer:
-    """The pace of one storage connection: its bytes never go out faster than `rate` per second,
-    across the answers it carries (idle time is not saved up for a burst)."""
+    """The pace of one storage connection: its bytes go out at `rate` per second, across the
+    answers it carries. Idle time is saved up for at most BURST seconds, so that the event
+    loop's lateness in waking a sender does not lower the rate."""
+
+    BURST = 0.05
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
         self.due = 0.0  # time.monotonic() at which the bytes sent so far have been paid for
 
     def take(self, size: int) -> float:
-        """Seconds to wait after sending `size` more bytes."""
+        """Seconds to wait after sending `size` more bytes (0 or more)."""
         now = time.monotonic()
-        self.due = max(self.due, now) + size / self.rate
-        return self.due - now
+        self.due = max(self.due, now - self.BURST) + size / self.rate
+        return max(0.0, self.due - now)
 
 
 _PACERS_KEPT = 4096  # connections remembered; older ones are forgotten
