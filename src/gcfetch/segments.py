@@ -423,6 +423,7 @@ def _fill(run: _Run, piece: _Piece, response: httpx.Response) -> None:
                     _checkpoint(run, piece, out, written)
                     unsynced = 0
                 if written == piece.end and response.status_code == 200:
+                    response.close()  # its connection goes, so this thread holds only one
                     break
         finally:
             with contextlib.suppress(OSError):

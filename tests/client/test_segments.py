@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from tests.reliability.helpers import make_client, wait_idle
 
-from gcfetch import Client
+from gcfetch import Client, segments
 from gcfetch.errors import TransferCancelled
 from gcfetch.sandbox import Sandbox
 from gcfetch.sandbox.demo import DemoInfo
@@ -180,3 +180,16 @@ def test_expired_link_is_renewed_once_for_all_pieces(
     refused = [r for r in _storage(faulty, url) if r.status == 403]
     assert len(refused) >= 2  # the pieces saw the expired link ...
     assert len(_media(faulty, url)) == 2  # ... and one new /media/ request served them all
+
+
+def test_more_pieces_than_segments_are_taken_in_turn(
+    faulty: Sandbox, demo: DemoInfo, large, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, data = large
+    monkeypatch.setattr(segments, "PIECE_MAX", 128 * 1024)  # 8 pieces for 5 connections
+    faulty.traffic.clear()
+    with _client(faulty, demo, max_concurrent_downloads=1, segments=8) as client:
+        result = client.download_file(url, tmp_path / "big.tif")
+    assert (tmp_path / "big.tif").read_bytes() == data
+    assert result.sha256 == hashlib.sha256(data).hexdigest()
+    assert sorted(r.range is None for r in _storage(faulty, url)) == [False] * 7 + [True]
