@@ -10,6 +10,9 @@ ETag. A final path never holds a partial file. Memory use does not depend on the
 `stream_file` is the `/media/` two-hop: the API origin (with the token) answers with a redirect
 to the storage, asked without the token; an expired signed link is renewed.
 
+A large file (`segment_threshold`) is handed to gcfetch.segments once its first storage answer
+is in: ranged requests in parallel into the same `.part`, whose sidecar then records pieces.
+
 Every storage request asks for `Accept-Encoding: identity`: the file's own bytes, never a
 compressed variant (a CDN may gzip JSON or CSV). A body that still arrives content-encoded is
 refused before anything is written (ContentEncodingRefused).
