@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import shutil
 import threading
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from tests.reliability.helpers import make_client, wait_idle
 
 from gcfetch import Client, segments
 from gcfetch.errors import TransferCancelled
-from gcfetch.sandbox import Sandbox
+from gcfetch.sandbox import Sandbox, SandboxSettings
 from gcfetch.sandbox.demo import DemoInfo
 from gcfetch.sandbox.faults import Fault, FaultSettings
 from gcfetch.sandbox.tables import ImageFile
@@ -24,14 +25,18 @@ SIZE = 1024 * 1024
 THRESHOLD = 256 * 1024
 
 
-@pytest.fixture(scope="module")
-def large(faulty: Sandbox) -> tuple[str, bytes]:
+def _large_file(sandbox: Sandbox) -> tuple[str, bytes]:
     """(/media/ URL, bytes) of a .tif image file made SIZE random bytes long."""
-    with faulty.apps.sessionmaker() as session:
+    with sandbox.apps.sessionmaker() as session:
         key = min(k for k in session.scalars(select(ImageFile.key)) if k.endswith(".tif"))
     data = random.Random(6).randbytes(SIZE)
-    (faulty.settings.blob_dir / key).write_bytes(data)
-    return f"{faulty.settings.api_origin}/media/{key}", data
+    (sandbox.settings.blob_dir / key).write_bytes(data)
+    return f"{sandbox.settings.api_origin}/media/{key}", data
+
+
+@pytest.fixture(scope="module")
+def large(faulty: Sandbox) -> tuple[str, bytes]:
+    return _large_file(faulty)
 
 
 def _client(sandbox: Sandbox, demo: DemoInfo, **kwargs) -> Client:
@@ -193,3 +198,25 @@ def test_more_pieces_than_segments_are_taken_in_turn(
     assert (tmp_path / "big.tif").read_bytes() == data
     assert result.sha256 == hashlib.sha256(data).hexdigest()
     assert sorted(r.range is None for r in _storage(faulty, url)) == [False] * 7 + [True]
+
+
+def test_link_expiring_mid_file_is_renewed_once_for_the_later_pieces(
+    demo_dir: Path, demo: DemoInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "data"
+    shutil.copytree(demo_dir, data_dir)
+    # links live 1-2 s; each piece takes 2 s, so the second round of pieces finds it expired
+    slow = FaultSettings(storage_conn_bytes_per_second=64 * 1024)
+    settings = SandboxSettings(data_dir=data_dir, link_lifetime=1, faults=slow)
+    monkeypatch.setattr(segments, "PIECE_MAX", 128 * 1024)  # 8 pieces for 4 segments
+    with Sandbox(settings) as sandbox:
+        url, data = _large_file(sandbox)
+        with _client(sandbox, demo) as client:
+            result = client.download_file(url, tmp_path / "big.tif")
+        assert (tmp_path / "big.tif").read_bytes() == data
+        assert result.sha256 == hashlib.sha256(data).hexdigest()
+        served = _storage(sandbox, url)
+        # the first later piece to find the link expired renews it; the others use the new one
+        assert sum(1 for r in served if r.status == 403) >= 1
+        assert sum(1 for r in served if r.status == 206) == 7
+        assert len(_media(sandbox, url)) == 2
