@@ -97,7 +97,7 @@ class Client:
         self.algorithms = resources.Algorithms(self.http)
         self.algorithm_images = resources.AlgorithmImages(self.http)
         self.algorithm_jobs = resources.AlgorithmJobs(self.http)
-        self.images = resources.Images(self.http)
+        self.images = resources.Images(self.http, self.download_file)
         self.interfaces = resources.Interfaces(self.http)
         self.archives = resources.Archives(self.http)
         self.archive_items = resources.ArchiveItems(self.http)

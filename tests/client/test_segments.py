@@ -220,3 +220,18 @@ def test_link_expiring_mid_file_is_renewed_once_for_the_later_pieces(
         assert sum(1 for r in served if r.status == 403) >= 1
         assert sum(1 for r in served if r.status == 206) == 7
         assert len(_media(sandbox, url)) == 2
+
+
+def test_images_download_follows_the_clients_segment_options(
+    faulty: Sandbox, demo: DemoInfo, large, tmp_path: Path
+) -> None:
+    url, data = large
+    faulty.traffic.clear()
+    files = [{"file": url, "image_type": "TIFF"}]
+    with _client(faulty, demo, segment_threshold=0) as client:
+        client.images.download(files=files, output_directory=tmp_path / "off")
+    with _client(faulty, demo) as client:
+        client.images.download(files=files, output_directory=tmp_path / "on")
+    ranges = [r.range for r in _storage(faulty, url)]
+    assert ranges.count(None) == 2 and len(ranges) == 5  # one stream, then four segments
+    assert [p.read_bytes() for p in (tmp_path / "on").iterdir()] == [data]
