@@ -9,7 +9,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.scenarios import CURL, GCAPI, GCFETCH, Harness, Result
+from benchmarks.scenarios import (
+    CURL,
+    CURL_ONE_STREAM,
+    GCAPI,
+    GCFETCH,
+    GCFETCH_ONE_STREAM,
+    Harness,
+    Result,
+)
 
 MB = 1_000_000
 RSS_NOISE_MB = 5  # run-to-run spread of a Python process's peak RSS
@@ -152,6 +160,7 @@ def targets(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
             f"pages (+{extra['other_api_requests']} other API requests)",
             extra["job_list_requests"] <= extra["job_list_pages"],
         )
+    _capped_targets(data, add)
     growth = [r for r in data if r["scenario"].startswith("4")]
     if len(growth) >= 2:
         per_job = [r["throughput"]["ms_per_job"] for r in growth]
@@ -171,6 +180,21 @@ def targets(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
             grown <= job_list + RSS_NOISE_MB,
         )
     return out
+
+
+def _capped_targets(data: list[dict[str, Any]], add: Any) -> None:
+    """Scenario 6: segments against one stream (curl's, and gcfetch's own with them off)."""
+    capped = _find(data, "6", GCFETCH, exact=True)
+    curl, off = _find(data, "6", CURL_ONE_STREAM), _find(data, "6", GCFETCH_ONE_STREAM)
+    if capped and curl:
+        ratio = curl["median_seconds"] / capped["median_seconds"]
+        add("6: gcfetch >= 3.5x curl's single stream", f"{ratio:.1f}x", ratio >= 3.5)
+    if capped and off:
+        ratio = off["median_seconds"] / capped["median_seconds"]
+        add("6: segments >= 3x gcfetch's own single stream", f"{ratio:.1f}x", ratio >= 3.0)
+    if capped:
+        rss = capped["peak_rss_mb"]
+        add("6: gcfetch peak RSS < 120 MB with segments", f"{rss:.0f} MB", rss < 120)
 
 
 def _step(row: dict[str, Any]) -> str:

@@ -1,9 +1,10 @@
-"""The four scenarios: each builds its data, starts its sandbox, measures its contenders."""
+"""The scenarios: each builds its data, starts its sandbox, measures its contenders."""
 
 from __future__ import annotations
 
 import logging
 import math
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -23,6 +24,7 @@ GCFETCH, GCFETCH_BEST, GCAPI, RAW, CURL = (
     "raw httpx (limit)",
     "curl (limit)",
 )
+GCFETCH_ONE_STREAM, CURL_ONE_STREAM = "gcfetch, segments off", "curl (one stream)"
 MIB = 1024 * 1024
 
 
@@ -39,6 +41,9 @@ class Sizes:
     growth_repeat_limit: int = 1000  # larger growth steps run once, stopped after:
     growth_budget_s: float = 240.0  # (the sandbox slows down as it grows: see the notes)
     sweep: tuple[int, ...] = (8, 16, 32)  # 4 is always slower (seen: 20 s against 10 s)
+    capped_file_mib: int = 512  # scenario 6: one file ...
+    capped_mib_per_s: float = 16.0  # ... over storage connections capped at this rate each
+    capped_threshold: str | None = None  # --segment-threshold; None: gcfetch's default
 
     @classmethod
     def quick(cls) -> Sizes:
@@ -50,6 +55,9 @@ class Sizes:
             growth_repeat_limit=8,
             growth_budget_s=60.0,
             sweep=(4, 8),
+            capped_file_mib=8,
+            capped_mib_per_s=4.0,
+            capped_threshold="1M",  # the default (64M) is larger than the quick file
         )
 
 
@@ -202,6 +210,28 @@ class Harness:
                 lambda out: contenders.curl(bench, out, contenders.signed_url_of_large_file(bench)),
             )
             self._measure_gcapi(bench, scenario)
+        remove(data)
+
+    def capped(self) -> None:
+        """Scenario 6: one large file, each storage connection capped (a long network path)."""
+        sizes = self.sizes
+        mib, rate = sizes.capped_file_mib, sizes.capped_mib_per_s
+        data = self.workdir / f"data-capped-{mib}"
+        scenario = f"6 capped link ({mib} MiB, {rate:g} MiB/s per connection)"
+        threshold = (
+            ["--segment-threshold", sizes.capped_threshold] if sizes.capped_threshold else []
+        )
+        with bench_sandbox(
+            data, jobs=0, large_file_mib=mib, conn_bytes_per_second=rate * MIB
+        ) as bench:
+            gcfetch = partial(contenders.gcfetch, bench)
+            self.measure(bench, scenario, GCFETCH, lambda out: [*gcfetch(out), *threshold])
+            off = ["--segment-threshold", "0"]
+            self.measure(bench, scenario, GCFETCH_ONE_STREAM, lambda out: [*gcfetch(out), *off])
+            if shutil.which("curl"):
+                url = contenders.signed_url_of_large_file(bench)
+                curl = partial(contenders.curl, bench, url=url)
+                self.measure(bench, scenario, CURL_ONE_STREAM, lambda out: curl(out))
         remove(data)
 
     def growth(self) -> None:

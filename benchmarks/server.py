@@ -110,10 +110,12 @@ def bench_sandbox(
     large_file_mib: int = 0,
     latency_ms: float = 0.0,
     profile: str = "bench",
+    conn_bytes_per_second: float = 0.0,
 ) -> Iterator[Bench]:
     """Build the bench data into `data_dir` (if absent), serve it over TLS, count requests.
 
-    `profile` is the demo's `bench` (2 MiB images) or `bench-small` (20 KB images).
+    `profile` is the demo's `bench` (2 MiB images) or `bench-small` (20 KB images);
+    `conn_bytes_per_second` caps each storage connection (0: no cap).
     """
     settings = SandboxSettings(data_dir=data_dir, tls=True)
     info = build_demo(settings, profile=profile, jobs=jobs, large_file_mib=large_file_mib)
@@ -124,7 +126,11 @@ def bench_sandbox(
         sandbox.apps.api.add_middleware(CountingMiddleware, counters=counters, origin="api")
         sandbox.apps.storage.add_middleware(CountingMiddleware, counters=counters, origin="storage")
         bench = Bench(sandbox, info, counters)
-        bench.set_latency(latency_ms)
+        bench.sandbox.set_faults(
+            FaultSettings(
+                latency_ms=latency_ms, storage_conn_bytes_per_second=conn_bytes_per_second
+            )
+        )
         yield bench
 
 

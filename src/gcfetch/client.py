@@ -79,9 +79,12 @@ class Client:
         *,
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
+        segments: int = config.DEFAULT_SEGMENTS,
+        segment_threshold: int = config.DEFAULT_SEGMENT_THRESHOLD,
     ) -> None:
         self.base_url = normalise_base_url(base_url)
         self.max_concurrent_downloads = max_concurrent_downloads
+        self.segments, self.segment_threshold = _segmenting(segments, segment_threshold)
         self.http = HttpSession(
             self.base_url,
             normalise_token(token),
@@ -94,7 +97,7 @@ class Client:
         self.algorithms = resources.Algorithms(self.http)
         self.algorithm_images = resources.AlgorithmImages(self.http)
         self.algorithm_jobs = resources.AlgorithmJobs(self.http)
-        self.images = resources.Images(self.http)
+        self.images = resources.Images(self.http, self.download_file)
         self.interfaces = resources.Interfaces(self.http)
         self.archives = resources.Archives(self.http)
         self.archive_items = resources.ArchiveItems(self.http)
@@ -181,19 +184,41 @@ class Client:
         *,
         on_bytes: Callable[[int], None] | None = None,
         cancel: threading.Event | None = None,
+        segments: int | None = None,
+        segment_threshold: int | None = None,
     ) -> transfer.TransferResult:
         """Download the file behind a `/media/` URL to `target`, atomically and resumably.
 
         See `gcfetch.transfer.download`: `<target>.part` is resumed, the size is checked and
         `on_bytes` is called with each chunk's length; setting `cancel` stops it (the `.part`
-        is kept) with TransferCancelled.
+        is kept) with TransferCancelled. A file of at least `segment_threshold` bytes (0: off)
+        comes as up to `segments` ranged requests in parallel; both default to the client's.
         """
-        return transfer.download(self.http, url, Path(target), on_bytes=on_bytes, cancel=cancel)
+        segments, segment_threshold = _segmenting(
+            self.segments if segments is None else segments,
+            self.segment_threshold if segment_threshold is None else segment_threshold,
+        )
+        return transfer.download(
+            self.http,
+            url,
+            Path(target),
+            on_bytes=on_bytes,
+            cancel=cancel,
+            segments=segments,
+            segment_threshold=segment_threshold,
+        )
 
     def file_size(self, url: str) -> tuple[int | None, str | None]:
         """(full size, or None if the storage does not tell it; ETag) of the file behind a
         `/media/` URL, from one 1-byte ranged request."""
         return transfer.remote_size(self.http, url)
+
+
+def _segmenting(segments: int, threshold: int) -> tuple[int, int]:
+    """(segments, threshold) checked: neither negative (0 segments or threshold: off)."""
+    if segments < 0 or threshold < 0:
+        raise ValueError("segments and segment_threshold must not be negative (0: off)")
+    return segments, threshold
 
 
 def _checked_target(directory: Path, relative_path: str, is_directory: bool) -> Path:

@@ -158,6 +158,19 @@ class HttpSession:
         finally:
             self._slots.release()
 
+    @contextmanager
+    def extra_slots(self, wanted: int) -> Iterator[int]:
+        """Hold up to `wanted` more connection slots, taking only those free now (never waiting,
+        so a caller that already holds a slot cannot deadlock); yields how many it got."""
+        got = 0
+        while got < wanted and self._slots.acquire(blocking=False):
+            got += 1
+        try:
+            yield got
+        finally:
+            for _ in range(got):
+                self._slots.release()
+
     def request(
         self,
         method: str,

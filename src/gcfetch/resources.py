@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
@@ -304,6 +304,13 @@ class Images(Resource[models.Image]):
     base_path = "cases/images/"
     model = models.Image
 
+    def __init__(
+        self, http: HttpSession, fetch: Callable[[str, Path], object] | None = None
+    ) -> None:
+        super().__init__(http)
+        # how one file is downloaded: the Client passes its download_file (its segment options)
+        self._fetch = fetch or (lambda url, target: transfer.download(http, url, target))
+
     def download(
         self,
         *,
@@ -372,7 +379,7 @@ class Images(Resource[models.Image]):
         for file, target in zip(files, targets, strict=True):
             if not overwrite and target.exists():
                 raise FileExistsError(f"{target} already exists; remove it or pick another place.")
-            transfer.download(self._http, file.file, target)
+            self._fetch(file.file, target)
             written.append(target)
         return written
 

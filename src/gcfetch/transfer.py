@@ -10,6 +10,9 @@ ETag. A final path never holds a partial file. Memory use does not depend on the
 `stream_file` is the `/media/` two-hop: the API origin (with the token) answers with a redirect
 to the storage, asked without the token; an expired signed link is renewed.
 
+A large file (`segment_threshold`) is handed to gcfetch.segments once its first storage answer
+is in: ranged requests in parallel into the same `.part`, whose sidecar then records pieces.
+
 Every storage request asks for `Accept-Encoding: identity`: the file's own bytes, never a
 compressed variant (a CDN may gzip JSON or CSV). A body that still arrives content-encoded is
 refused before anything is written (ContentEncodingRefused).
@@ -85,6 +88,8 @@ class _Transfer:
     on_bytes: Callable[[int], None] | None
     cancel: threading.Event | None
     chunk_size: int
+    segments: int = 1  # ranged requests at once for a large file (gcfetch.segments)
+    segment_threshold: int = 0  # the size from which a file is fetched in pieces; 0: never
     received: int = 0  # body bytes received, all attempts together
     resumed: bool = False  # bytes an earlier attempt or run left in the `.part` were kept
 
@@ -114,6 +119,8 @@ def download(
     on_bytes: Callable[[int], None] | None = None,
     cancel: threading.Event | None = None,
     chunk_size: int = config.CHUNK_SIZE,
+    segments: int = config.DEFAULT_SEGMENTS,
+    segment_threshold: int = config.DEFAULT_SEGMENT_THRESHOLD,
 ) -> TransferResult:
     """Move the bytes behind `url` (a `/media/` URL) into `target`, atomically.
 
@@ -124,8 +131,13 @@ def download(
     ContentEncodingRefused (an IntegrityError) for a compressed body, TransferCancelled when
     `cancel` is set (the `.part` is kept), TransferError for a full disk or a transfer that
     keeps breaking off.
+
+    A file of at least `segment_threshold` bytes (0: none) is fetched as up to `segments`
+    ranged requests in parallel, each on a free connection slot (gcfetch.segments).
     """
-    job = _Transfer(http, url, Path(target), on_bytes, cancel, chunk_size)
+    job = _Transfer(
+        http, url, Path(target), on_bytes, cancel, chunk_size, segments, segment_threshold
+    )
     for attempt in range(config.MAX_RESUMES + 1):
         before = job.received
         try:
@@ -158,7 +170,13 @@ def _attempt(job: _Transfer) -> TransferResult:
 
 def _receive(job: _Transfer) -> _Received:
     """Fill the `.part`: continue it with Range and If-Range when its sidecar names an ETag,
-    else write it anew; a 416 to a Range means it may already hold the whole file."""
+    else write it anew; a 416 to a Range means it may already hold the whole file. A `.part`
+    that a segmented download left is continued in pieces."""
+    from gcfetch import segments
+
+    pieces = segments.resume(job)
+    if pieces is not None:
+        return pieces
     offset = job.part.stat().st_size if job.part.exists() else 0
     etag = _read_etag(job.sidecar, job.url) if offset else None
     try:
@@ -172,6 +190,8 @@ def _receive(job: _Transfer) -> _Received:
 def _stream_into_part(job: _Transfer, offset: int, etag: str | None) -> _Received:
     """Ask for the bytes from `offset` (ranged only if `etag` is known) and write them: appended
     to the `.part` if the answer is a 206 starting there, else into an emptied `.part`."""
+    from gcfetch import segments
+
     ranged = bool(offset and etag)
     headers = {**_IDENTITY, "Range": f"bytes={offset}-", "If-Range": etag} if ranged else _IDENTITY
     with stream_file(job.http, job.url, headers=headers) as response:
@@ -185,6 +205,10 @@ def _stream_into_part(job: _Transfer, offset: int, etag: str | None) -> _Receive
             job.part.unlink(missing_ok=True)
             raise _StartOver("The file changed since the .part was started.", url=job.url)
         etag = response.headers.get("ETag")
+        if not append and segments.wanted(job, response, total, etag):
+            pieces = segments.take_over(job, response, etag or "", total or 0)
+            if pieces is not None:
+                return pieces
         size, digest = _write_part(job, response, append, etag)
     return _Received(size, digest, etag, total)
 
@@ -297,6 +321,22 @@ def _storage_response(
         response.close()
         renewals += 1
         logger.debug("storage link refused (403); asking %s again", display_url(media_url))
+
+
+def signed_link(http: HttpSession, media_url: str) -> httpx.URL:
+    """The storage link the API origin redirects `media_url` to: one request, made while the
+    caller holds a connection slot. A `/media/` URL that answers without a redirect is its
+    own link; a refusal raises (gcfetch.api_errors)."""
+    target = check_url(media_url, http.base_url)
+    first = http.send("GET", target, stream=True)
+    try:
+        first.read()
+    finally:
+        first.close()
+    if first.is_redirect:
+        return first.request.url.join(first.headers["Location"])
+    raise_for_status(first)
+    return target
 
 
 def _size_problem(target: Path, size: int, total: int | None) -> str:

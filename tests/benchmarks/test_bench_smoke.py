@@ -22,7 +22,7 @@ def test_bench_writes_a_table_and_json_of_every_scenario_when_quick(tmp_path: Pa
     assert done.returncode == 0, done.stderr[-3000:]
     document = json.loads(output.read_text())
     scenarios = {row["scenario"][0] for row in document["results"]}
-    assert scenarios == {"1", "2", "3", "4"}
+    assert scenarios == {"1", "2", "3", "4", "6"}
     contenders = {row["contender"].split(" ")[0] for row in document["results"]}
     assert {"gcfetch", "raw", "curl"} <= contenders
     assert all(row["median_seconds"] > 0 and row["peak_rss_mb"] > 0 for row in document["results"])

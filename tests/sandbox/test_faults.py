@@ -258,6 +258,42 @@ def test_bandwidth_limit_paces_storage_body_when_set(faulty: Sandbox, blob):
     assert response.content == blob[2]
 
 
+def test_connection_cap_paces_answers_on_one_connection_together(faulty: Sandbox, blob):
+    size = len(blob[2])
+    faulty.set_faults(FaultSettings(storage_conn_bytes_per_second=size * 4))
+    started = time.monotonic()
+    with httpx.Client() as client:  # one kept-alive connection: four bodies at its one rate
+        bodies = [client.get(_signed(faulty, blob[1])).content for _ in range(4)]
+    assert time.monotonic() - started >= 0.9
+    assert bodies == [blob[2]] * 4
+
+
+def test_connection_cap_leaves_each_connection_its_own_rate(faulty: Sandbox, blob):
+    size = len(blob[2])
+    faulty.set_faults(FaultSettings(storage_conn_bytes_per_second=size * 2))
+
+    def fetch(_: int) -> bytes:
+        with httpx.Client() as client:
+            return client.get(_signed(faulty, blob[1])).content
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:
+        bodies = list(pool.map(fetch, range(4)))
+    elapsed = time.monotonic() - started
+    assert bodies == [blob[2]] * 4
+    assert 0.45 <= elapsed < 1.5  # four connections at once: ~0.5 s, not the 2 s of one
+
+
+def test_norange_fault_answers_range_with_whole_body(faulty: Sandbox, blob):
+    faulty.set_faults(FaultSettings(rules=(Fault("norange", rate=1.0),)))
+    response = httpx.get(_signed(faulty, blob[1]), headers={"Range": "bytes=10-19"})
+    assert response.status_code == 200
+    assert response.content == blob[2]
+    faulty.set_faults(FaultSettings())
+    ranged = httpx.get(_signed(faulty, blob[1]), headers={"Range": "bytes=10-19"})
+    assert (ranged.status_code, ranged.content) == (206, blob[2][10:20])
+
+
 @pytest.fixture(scope="module")
 def files(faulty: Sandbox) -> dict[str, tuple[str, bytes]]:
     """(storage key, bytes) of one `.json`, `.csv` and `.pdf` file output of the demo."""

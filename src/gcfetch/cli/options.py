@@ -70,6 +70,51 @@ WorkersOpt = Annotated[
         help="Files transferred at once (latency-bound work likes 8-16).",
     ),
 ]
+LARGE_FILES = "Large files"
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_size(text: str | int) -> int:
+    """A size in bytes from `67108864`, `64M`, `64MiB`, `1G` or `512k` (powers of 1024)."""
+    if isinstance(text, int):
+        return text
+    value = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = value[-1:] if value[-1:] in _SIZE_UNITS else ""
+    number = value.removesuffix(unit) if unit else value
+    if not number.isdigit():
+        raise typer.BadParameter(f"{text!r} is not a size: use bytes or e.g. 64M, 1G.")
+    return int(number) * _SIZE_UNITS[unit]
+
+
+def _in_range(value: int, low: int, high: int, name: str) -> int:
+    if not low <= value <= high:
+        raise typer.BadParameter(f"{value} is not in {low}..{high}.", param_hint=name)
+    return value
+
+
+SegmentsOpt = Annotated[
+    int,
+    typer.Option(
+        "--segments",
+        metavar="N",
+        rich_help_panel=LARGE_FILES,
+        callback=lambda n: _in_range(n, 0, 32, "--segments"),
+        help="Ranged requests at once for one large file, on connections no worker is "
+        "using (0 or 1: one stream; at most 32).",
+    ),
+]
+SegmentThresholdOpt = Annotated[
+    int,
+    typer.Option(
+        "--segment-threshold",
+        metavar="SIZE",
+        rich_help_panel=LARGE_FILES,
+        parser=parse_size,
+        show_default=False,
+        help="Files this large or larger come in segments: bytes or e.g. 64M, 1G; "
+        "default 64M; 0: never.",
+    ),
+]
 VerboseOpt = Annotated[
     int, typer.Option("--verbose", "-v", count=True, help="More log lines (-vv: every request).")
 ]

@@ -18,6 +18,8 @@ from gcfetch.cli.options import (
     AlgorithmOpt,
     BaseUrlOpt,
     OutputDirOpt,
+    SegmentsOpt,
+    SegmentThresholdOpt,
     StatusOpt,
     TokenOpt,
     VerboseOpt,
@@ -113,6 +115,8 @@ def outputs_command(
     verbose: VerboseOpt = 0,
     token: TokenOpt = None,
     base_url: BaseUrlOpt = None,
+    segments: SegmentsOpt = config.DEFAULT_SEGMENTS,
+    segment_threshold: SegmentThresholdOpt = config.DEFAULT_SEGMENT_THRESHOLD,
 ) -> None:
     """Check the selection, download with a progress view, report; Ctrl-C stops cleanly."""
     from gcfetch.outputs import download_outputs
@@ -136,6 +140,8 @@ def outputs_command(
             layout=layout.value,
             watch=watch,
             interval=interval,
+            segments=segments,
+            segment_threshold=segment_threshold,
         )
 
     run_command(download, Access(token, base_url, workers), Display(quiet, verbose, dry_run))

@@ -94,6 +94,14 @@ StorageRateOpt = Annotated[
     float,
     typer.Option(metavar="KIB/S", help="Fault: throttle each storage body; 0: no limit.", min=0),
 ]
+StorageConnRateOpt = Annotated[
+    float,
+    typer.Option(
+        help="Fault: cap each storage connection (KiB/s), as a long path caps one TCP "
+        "stream; 0: no limit.",
+        min=0,
+    ),
+]
 FaultOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -101,7 +109,7 @@ FaultOpt = Annotated[
         metavar="SPEC",
         help="Fault rule (repeatable): KIND[=VALUE][,KEY=VALUE...], e.g. "
         "status=503,rate=0.05 or drop=1000,first=1. KIND: status, expired, drop, short, "
-        "slow, etag, changed, gzip, nolength or ifrange.",
+        "slow, etag, changed, gzip, nolength, ifrange or norange.",
     ),
 ]
 FaultSeedOpt = Annotated[int, typer.Option(help="Seed of every random fault.")]
@@ -134,6 +142,7 @@ def serve(
     jitter_ms: JitterOpt = 0.0,
     storage_latency_ms: StorageLatencyOpt = None,
     storage_kib_per_second: StorageRateOpt = 0.0,
+    storage_conn_kib_per_second: StorageConnRateOpt = 0.0,
     fault: FaultOpt = None,
     fault_seed: FaultSeedOpt = 0,
     finish_jobs_after: FinishJobsOpt = None,
@@ -159,6 +168,7 @@ def serve(
             jitter_ms=jitter_ms,
             storage_latency_ms=storage_latency_ms,
             storage_bytes_per_second=storage_kib_per_second * 1024,
+            storage_conn_bytes_per_second=storage_conn_kib_per_second * 1024,
             rules=_fault_rules(fault or []),
         ),
     )

@@ -69,6 +69,8 @@ def download_outputs(
     layout: LayoutName = "default",
     watch: bool = False,
     interval: float = 30.0,
+    segments: int | None = None,
+    segment_threshold: int | None = None,
 ) -> DownloadSummary:
     """Download the outputs of the selected jobs into `<output_directory>/<job pk>/...`.
 
@@ -86,6 +88,9 @@ def download_outputs(
 
     `workers` (outputs at once) defaults to the client's `max_concurrent_downloads`, which sizes
     its connection pool; more workers than that are reduced to it, with a warning.
+
+    A file of at least `segment_threshold` bytes (0: off) comes as up to `segments` ranged
+    requests in parallel, on connection slots no worker uses; both default to the client's.
     """
     if watch and dry_run:
         raise ValueError("a dry run lists once: do not combine dry_run with watch")
@@ -96,6 +101,8 @@ def download_outputs(
         cancel=cancel or threading.Event(),
         dry_run=dry_run,
         layout=layout_named(layout),
+        segments=segments,
+        segment_threshold=segment_threshold,
     )
 
     def select() -> Selection[Job]:
@@ -117,6 +124,8 @@ class RunSettings:
     cancel: threading.Event = field(default_factory=threading.Event)
     dry_run: bool = False
     layout: Layout = field(default_factory=Layout)
+    segments: int | None = None  # None: the client's (see Client.download_file)
+    segment_threshold: int | None = None
 
 
 def run_download(
@@ -198,6 +207,8 @@ class _Run:
         self._emit_to = settings.on_progress
         self._lock = threading.Lock()
         self._bytes = events.BytesBatcher(self.emit)
+        self.segments = settings.segments
+        self.segment_threshold = settings.segment_threshold
 
     def emit(self, event: events.ProgressEvent) -> None:
         if self._emit_to is not None:
@@ -539,7 +550,12 @@ class _Run:
         if not url:
             raise GCFetchError(f"the server gave no URL for output {task.socket_slug!r}")
         result = self.client.download_file(
-            url, target, on_bytes=self._bytes.add, cancel=self.cancel
+            url,
+            target,
+            on_bytes=self._bytes.add,
+            cancel=self.cancel,
+            segments=self.segments,
+            segment_threshold=self.segment_threshold,
         )
         self._bytes.flush()
         rec = ManifestRecord(

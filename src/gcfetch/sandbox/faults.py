@@ -13,11 +13,31 @@ from typing import Literal, get_args
 
 Origin = Literal["api", "storage"]
 Kind = Literal[
-    "status", "expired", "drop", "short", "slow", "etag", "changed", "gzip", "nolength", "ifrange"
+    "status",
+    "expired",
+    "drop",
+    "short",
+    "slow",
+    "etag",
+    "changed",
+    "gzip",
+    "nolength",
+    "ifrange",
+    "norange",
 ]
 KINDS: tuple[str, ...] = get_args(Kind)
 FAULT_STATUSES = frozenset({429, 500, 502, 503, 504, 507})
-BODY_KINDS = ("drop", "short", "slow", "etag", "changed", "gzip", "nolength", "ifrange")
+BODY_KINDS = (
+    "drop",
+    "short",
+    "slow",
+    "etag",
+    "changed",
+    "gzip",
+    "nolength",
+    "ifrange",
+    "norange",
+)
 GZIP_SUFFIXES = (".json", ".csv", ".pdf")
 
 
@@ -47,7 +67,9 @@ class Fault:
       dropped looks to a client: short, with nothing to tell;
     - `ifrange`: storage ignores `If-Range` and answers a Range with a 206 even when the ETag
       no longer matches (a CDN that does not honour it); with `changed`, a resume then gets
-      other bytes under another ETag.
+      other bytes under another ETag;
+    - `norange`: storage ignores `Range` (and `If-Range`) and answers a 200 with the whole body,
+      as a server without range support does.
     """
 
     kind: Kind
@@ -88,6 +110,9 @@ class FaultSettings:
     `latency_ms` (+ up to `jitter_ms`, uniformly) delays every request of both origins;
     `storage_latency_ms` / `storage_jitter_ms` override them for the storage origin.
     `storage_bytes_per_second` (0: unlimited) throttles each storage body, like a slow link.
+    `storage_conn_bytes_per_second` (0: unlimited) caps each storage connection, as a long
+    network path caps one TCP stream: the answers sent on one connection share that rate, and
+    each connection has its own, so parallel connections get more in total.
     """
 
     seed: int = 0
@@ -96,6 +121,7 @@ class FaultSettings:
     storage_latency_ms: float | None = None
     storage_jitter_ms: float | None = None
     storage_bytes_per_second: float = 0.0
+    storage_conn_bytes_per_second: float = 0.0
     rules: tuple[Fault, ...] = field(default=())
 
     def latency(self, origin: Origin) -> tuple[float, float]:
@@ -132,7 +158,7 @@ def parse_fault(spec: str) -> Fault:
     `expired,first=1`, `slow=500,rate=0.1`, `short=10,first=1`, `etag,first=1`,
     `changed,first=1`, `status=429,first=2,retry-after-date=3,origin=storage`,
     `gzip,path=*.json`, `gzip=always,first=1`, `nolength,rate=1`, `nolength=star,first=1`,
-    `ifrange,rate=1`.
+    `ifrange,rate=1`, `norange,rate=1`.
     """
     head, *options = [part.strip() for part in spec.split(",")]
     kind, _, value = head.partition("=")

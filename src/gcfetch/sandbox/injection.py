@@ -4,7 +4,8 @@ Where each fault acts (one hook per place):
 - latency and `status` faults: `FaultMiddleware`, around every request of an origin (it also
   records every request in `Traffic`);
 - `expired`: the `/media/` redirect (routes/media.py) asks `FaultInjector.link_expired`;
-- `drop`, `short`, `slow`, `etag`, `changed`, `gzip`, `nolength`: `serve_blob` in
+- `drop`, `short`, `slow`, `etag`, `changed`, `gzip`, `nolength`, `ifrange`, `norange` and
+  the bandwidth caps: `serve_blob` in
   routes/storage_origin.py asks `FaultInjector.body_faults` and wraps its answer with
   `BodyFaults.wrap`
   (`gzip` picks a compressed copy there, when `BodyFaults.compress` says so).
@@ -18,8 +19,9 @@ import hashlib
 import logging
 import threading
 import time
-from collections import Counter
-from dataclasses import dataclass
+from collections import Counter, OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 from email.utils import formatdate
 
 from starlette.responses import Response
@@ -50,6 +52,27 @@ class _QuietInjected(logging.Filter):
 _quiet = _QuietInjected()
 
 
+class ConnectionPacer:
+    """The pace of one storage connection: its bytes go out at `rate` per second, across the
+    answers it carries. Idle time is saved up for at most BURST seconds, so that the event
+    loop's lateness in waking a sender does not lower the rate."""
+
+    BURST = 0.05
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.due = 0.0  # time.monotonic() at which the bytes sent so far have been paid for
+
+    def take(self, size: int) -> float:
+        """Seconds to wait after sending `size` more bytes (0 or more)."""
+        now = time.monotonic()
+        self.due = max(self.due, now - self.BURST) + size / self.rate
+        return max(0.0, self.due - now)
+
+
+_PACERS_KEPT = 4096  # connections remembered; older ones are forgotten
+
+
 class FaultInjector:
     """The live fault settings of one sandbox, shared by both origins; counts what fired."""
 
@@ -59,6 +82,7 @@ class FaultInjector:
         self._seen: Counter[tuple[int, str]] = Counter()
         self._serial = 0
         self.injected: Counter[str] = Counter()
+        self._pacers: OrderedDict[Hashable, ConnectionPacer] = OrderedDict()
         logging.getLogger("uvicorn.error").addFilter(_quiet)
 
     def configure(self, settings: FaultSettings) -> None:
@@ -98,15 +122,31 @@ class FaultInjector:
         """Whether the `/media/` redirect for `path` should hand out an expired link."""
         return bool(self.fire(("expired",), "api", path))
 
-    def body_faults(self, path: str) -> BodyFaults:
-        """What goes wrong with the storage answer for `path` (empty if nothing)."""
+    def body_faults(self, path: str, connection: Hashable = None) -> BodyFaults:
+        """What goes wrong with the storage answer for `path` (empty if nothing), sent on
+        `connection` (e.g. the client's (host, port)) for the per-connection cap."""
         fired = self.fire(BODY_KINDS, "storage", path)
         bandwidth = self.settings.storage_bytes_per_second
+        pacer = self._pacer(connection)
         if not fired:
-            return BodyFaults(bandwidth=bandwidth)
+            return BodyFaults(bandwidth=bandwidth, pacer=pacer)
         with self._lock:
             self._serial += 1
-            return BodyFaults.of(fired, path, self._serial, bandwidth)
+            return BodyFaults.of(fired, path, self._serial, bandwidth, pacer)
+
+    def _pacer(self, connection: Hashable) -> ConnectionPacer | None:
+        """The pacer of `connection` under the per-connection cap; None without a cap."""
+        rate = self.settings.storage_conn_bytes_per_second
+        if not rate or connection is None:
+            return None
+        with self._lock:
+            pacer = self._pacers.pop(connection, None)
+            if pacer is None or pacer.rate != rate:
+                pacer = ConnectionPacer(rate)
+            self._pacers[connection] = pacer
+            while len(self._pacers) > _PACERS_KEPT:
+                self._pacers.popitem(last=False)
+            return pacer
 
 
 @dataclass(frozen=True)
@@ -124,9 +164,18 @@ class BodyFaults:
     no_length: bool = False
     star_total: bool = False
     ignore_if_range: bool = False
+    ignore_range: bool = False
+    pacer: ConnectionPacer | None = field(default=None, compare=False)
 
     @classmethod
-    def of(cls, fired: list[Fault], path: str, serial: int, bandwidth: float) -> BodyFaults:
+    def of(
+        cls,
+        fired: list[Fault],
+        path: str,
+        serial: int,
+        bandwidth: float,
+        pacer: ConnectionPacer | None = None,
+    ) -> BodyFaults:
         by_kind = {rule.kind: rule for rule in fired}
         etag = None
         if "changed" in by_kind:
@@ -145,6 +194,8 @@ class BodyFaults:
             no_length="nolength" in by_kind,
             star_total="nolength" in by_kind and by_kind["nolength"].star_total,
             ignore_if_range="ifrange" in by_kind,
+            ignore_range="norange" in by_kind,
+            pacer=pacer,
         )
 
     def compress(self, path: str, accept_encoding: str | None) -> bool:
@@ -162,6 +213,8 @@ class BodyFaults:
             or self.bandwidth
             or self.no_length
             or self.ignore_if_range
+            or self.ignore_range
+            or self.pacer is not None
         )
 
     def wrap(self, response: Response) -> Response:
@@ -215,8 +268,11 @@ class _FaultyBody(Response):
         self.status_code = inner.status_code
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.faults.ignore_if_range:  # the inner response then serves any Range asked for
-            headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"if-range"]
+        ignored = {b"if-range"} if self.faults.ignore_if_range else set()
+        if self.faults.ignore_range:  # the inner response then sends the whole body, a 200
+            ignored |= {b"range", b"if-range"}
+        if ignored:  # without If-Range the inner response serves any Range asked for
+            headers = [(k, v) for k, v in scope["headers"] if k.lower() not in ignored]
             scope = {**scope, "headers": headers}
         await self.inner(scope, receive, _FaultySend(send, self.faults))
 
@@ -268,8 +324,8 @@ class _FaultySend:
         if faults.missing and not message.get("more_body", False):
             await self._send({"type": "http.response.body", "body": body, "more_body": True})
             raise InjectedFault(f"body {faults.missing} bytes short of its Content-Length")
-        if faults.bandwidth:
-            await _throttled(self._send, message, faults.bandwidth)
+        if faults.bandwidth or faults.pacer is not None:
+            await _throttled(self._send, message, faults.bandwidth, faults.pacer)
         else:
             await self._send(message)
 
@@ -286,8 +342,11 @@ class _FaultySend:
 _PIECE = 64 * 1024
 
 
-async def _throttled(send: Send, message: Message, bandwidth: float) -> None:
-    """Send a body message in pieces, at most `bandwidth` bytes per second."""
+async def _throttled(
+    send: Send, message: Message, bandwidth: float, pacer: ConnectionPacer | None
+) -> None:
+    """Send a body message in pieces, at most `bandwidth` bytes per second (0: no limit) and
+    at the pace of its connection's `pacer`, if any."""
     body: bytes = message.get("body", b"")
     more = message.get("more_body", False)
     if not body:
@@ -296,7 +355,10 @@ async def _throttled(send: Send, message: Message, bandwidth: float) -> None:
         piece = body[start : start + _PIECE]
         last = start + _PIECE >= len(body)
         await send({"type": "http.response.body", "body": piece, "more_body": more or not last})
-        await asyncio.sleep(len(piece) / bandwidth)
+        wait = len(piece) / bandwidth if bandwidth else 0.0
+        if pacer is not None:
+            wait = max(wait, pacer.take(len(piece)))
+        await asyncio.sleep(wait)
 
 
 def _status_response(rule: Fault) -> Response:

@@ -121,7 +121,8 @@ def _serve_signed(request: Request, settings: SandboxSettings, key: str) -> Resp
     if path is None:
         return _error(404, "NoSuchKey", "The specified key does not exist.")
     injector: FaultInjector = request.app.state.faults
-    faults = injector.body_faults(request.url.path)
+    client = request.client
+    faults = injector.body_faults(request.url.path, (client.host, client.port) if client else None)
     headers = {"content-type": content_type(path)}
     if faults.changed:
         path = changed_copy(settings, key, path)
