@@ -77,7 +77,7 @@ def test_serve_injects_faults_when_flags_given(tmp_path: Path):
         "200",
         "--storage-kib-per-second",
         "512",
-        "--storage-conn-kib-per-second",
+        "--conn-kib-per-second",
         "1024",
         "--fault",
         "status=503,first=1,retry-after=7",

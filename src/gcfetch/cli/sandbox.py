@@ -97,8 +97,10 @@ StorageRateOpt = Annotated[
 StorageConnRateOpt = Annotated[
     float,
     typer.Option(
-        help="Fault: cap each storage connection (KiB/s), as a long path caps one TCP "
-        "stream; 0: no limit.",
+        "--conn-kib-per-second",
+        metavar="KIB/S",
+        help="Fault: cap each storage connection, as a long path caps one TCP stream; 0: no "
+        "limit.",
         min=0,
     ),
 ]
@@ -107,9 +109,9 @@ FaultOpt = Annotated[
     typer.Option(
         "--fault",
         metavar="SPEC",
-        help="Fault rule (repeatable): KIND[=VALUE][,KEY=VALUE...], e.g. "
-        "status=503,rate=0.05 or drop=1000,first=1. KIND: status, expired, drop, short, "
-        "slow, etag, changed, gzip, nolength, ifrange or norange.",
+        help="Fault rule (repeatable): a kind, an optional =value and ,key=value pairs, e.g. "
+        "status=503,rate=0.05 or drop=1000,first=1. Kinds: status, expired, drop, short, "
+        "slow, etag, changed, gzip, nolength, ifrange, norange.",
     ),
 ]
 FaultSeedOpt = Annotated[int, typer.Option(help="Seed of every random fault.")]
