@@ -164,11 +164,13 @@ def test_model_supports_deprecated_item_access(client: Client, demo: DemoInfo) -
         assert algorithm["slug"] == demo.public_algorithm
 
 
-def test_archives_raise_object_not_found_when_sandbox_lacks_them(client: Client) -> None:
-    with pytest.raises(ObjectNotFound):
-        client.archives.page()
-    with pytest.raises(ObjectNotFound):
-        client.reader_studies.display_sets.page()
+def test_archives_and_display_sets_list_the_sandbox_demo_ones(
+    client: Client, demo: DemoInfo
+) -> None:
+    archives = client.archives.page()
+    assert archives.total_count == len(demo.archives)  # the editor sees both
+    display_sets = client.reader_studies.display_sets.page()
+    assert display_sets.total_count == len(demo.display_sets)
 
 
 def test_bad_token_raises_authentication_error_naming_the_fix(

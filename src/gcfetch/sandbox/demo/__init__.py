@@ -9,7 +9,9 @@ Two algorithms: `lung-nodule-detector` (public, two versions, outputs of every s
 and `tissue-overlay` (private, one version, a TIFF output). Users: `editor` (edits both, views
 most jobs), `viewer` (uses `tissue-overlay`, views some jobs), `outsider` (no permissions),
 `inactive` (deactivated). Socket values use §5.5's relative paths; blobs sit at their
-storage keys under `settings.blob_dir`.
+storage keys under `settings.blob_dir`. After the jobs, with random generators of their own
+(the jobs stay the same for a seed): the archives `demo-archive` and `public-archive` and the
+reader study `demo-reader-study`, with MHA and DICOM images (`studies`, `dicom`).
 
 The `bench` profile (for benchmarks) has the same users and one public algorithm,
 `throughput-benchmark`, whose jobs all succeeded with three outputs each: a ~2 MiB `.mha`
