@@ -99,8 +99,7 @@ StorageConnRateOpt = Annotated[
     typer.Option(
         "--conn-kib-per-second",
         metavar="KIB/S",
-        help="Fault: cap each storage connection, as a long path caps one TCP stream; 0: no "
-        "limit.",
+        help="Fault: cap each storage connection, as a long path caps one TCP stream; 0: no limit.",
         min=0,
     ),
 ]
