@@ -72,9 +72,13 @@ class TokenAuth(httpx.Auth):
         return f"TokenAuth(token={self._token!r})"
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """The token goes to the API origin; an Authorization header holding it is removed
+        from a request anywhere else (a storage request's own signed one is kept)."""
         if origin_of(request.url) == self._api_origin:
             if self._token is not None and "Authorization" not in request.headers:
                 request.headers["Authorization"] = f"Bearer {self._token.reveal()}"
-        else:
+        elif self._token is not None and self._token.reveal() in request.headers.get(
+            "Authorization", ""
+        ):
             request.headers.pop("Authorization", None)
         yield request

@@ -179,7 +179,7 @@ class Client:
 
     def download_file(
         self,
-        url: str,
+        url: transfer.Source,
         target: str | Path,
         *,
         on_bytes: Callable[[int], None] | None = None,
@@ -187,7 +187,8 @@ class Client:
         segments: int | None = None,
         segment_threshold: int | None = None,
     ) -> transfer.TransferResult:
-        """Download the file behind a `/media/` URL to `target`, atomically and resumably.
+        """Download the file behind a `/media/` URL (or a transfer.SignedRequest, e.g. a DICOM
+        instance's from `images.instance_request`) to `target`, atomically and resumably.
 
         See `gcfetch.transfer.download`: `<target>.part` is resumed, the size is checked and
         `on_bytes` is called with each chunk's length; setting `cancel` stops it (the `.part`
@@ -208,7 +209,7 @@ class Client:
             segment_threshold=segment_threshold,
         )
 
-    def file_size(self, url: str) -> tuple[int | None, str | None]:
+    def file_size(self, url: transfer.Source) -> tuple[int | None, str | None]:
         """(full size, or None if the storage does not tell it; ETag) of the file behind a
         `/media/` URL, from one 1-byte ranged request."""
         return transfer.remote_size(self.http, url)

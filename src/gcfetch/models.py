@@ -174,6 +174,22 @@ class Image(Model):
     segments: list[int] | None = None
 
 
+class InstanceRequest(Model):
+    """A signed storage request for one DICOM instance: sent as given, without the token."""
+
+    url: str
+    method: str = "GET"
+    headers: dict[str, str] = {}
+    data: Any = None
+
+
+class DicomInstance(Model):
+    """One entry of `cases/images/<pk>/dicom/instances/` (one per frame: UIDs may repeat)."""
+
+    sop_instance_uid: str
+    get_instance: InstanceRequest
+
+
 class Archive(Model):
     pk: str
     title: str = ""

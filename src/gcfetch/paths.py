@@ -126,6 +126,12 @@ def stored_file_name(file_url: str, *, under: str | None = None) -> str:
     return check_component(name, original=name if under is None else f"{under}/{name}")
 
 
+def dicom_file_name(sop_instance_uid: str, *, under: str | None = None) -> str:
+    """`<SOP instance UID>.dcm`, checked to be one safe file name (the UID is the server's)."""
+    name = f"{sop_instance_uid}.dcm"
+    return check_component(name, original=name if under is None else f"{under}/{name}")
+
+
 def is_case_sensitive(directory: Path) -> bool:
     """Whether the filesystem of `directory` (or of its nearest existing ancestor) tells names
     apart by case. A probe file is created there and removed; if that fails, False (the

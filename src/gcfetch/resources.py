@@ -16,15 +16,15 @@ import pydantic
 
 from gcfetch import config, models, transfer
 from gcfetch.errors import (
-    GCFetchError,
     MultipleObjectsReturned,
     ObjectNotFound,
     UnexpectedResponse,
 )
 from gcfetch.http import HttpSession, display_url
-from gcfetch.paths import contained_target, file_extension, image_file_name
+from gcfetch.paths import contained_target, dicom_file_name, file_extension, image_file_name
 
 T = TypeVar("T", bound=models.Model)
+M = TypeVar("M", bound=models.Model)
 
 BASE_URL_HINT = "Is the base URL the API root, ending in /api/v1/?"
 
@@ -212,8 +212,12 @@ class Resource(Generic[T]):
 
     def _parse(self, data: Any, url: str, field: str = "") -> T:
         """The model of `data`; UnexpectedResponse names `url` and the first wrong field."""
+        return self._parse_as(self.model, data, url, field)  # type: ignore[return-value]
+
+    @staticmethod
+    def _parse_as(model: type[M], data: Any, url: str, field: str = "") -> M:
         try:
-            return models.from_api(self.model, data)  # type: ignore[return-value]
+            return models.from_api(model, data)
         except pydantic.ValidationError as exc:
             first = exc.errors()[0]
             raise _unexpected(url, _field_name(field, first["loc"]), first["msg"]) from exc
@@ -305,7 +309,7 @@ class Images(Resource[models.Image]):
     model = models.Image
 
     def __init__(
-        self, http: HttpSession, fetch: Callable[[str, Path], object] | None = None
+        self, http: HttpSession, fetch: Callable[[transfer.Source, Path], object] | None = None
     ) -> None:
         super().__init__(http)
         # how one file is downloaded: the Client passes its download_file (its segment options)
@@ -335,7 +339,10 @@ class Images(Resource[models.Image]):
         """
         if len([given for given in (pk, url, files, params) if given]) != 1:
             raise ValueError("Exactly one of pk, url, files or params must be specified.")
-        image_pk, listed = self._image_files(pk, url, files, params)
+        image = None if files else self.detail(pk=pk) if pk else self.detail(api_url=url, **params)
+        if image is not None and image.dicom_image_set:
+            return self._download_dicom(image.pk, output_directory, filename)
+        image_pk, listed = self._image_files(image, files)
         selected = _of_type(listed, image_type)
         if output_directory is not None:
             directory = Path(output_directory)
@@ -350,20 +357,64 @@ class Images(Resource[models.Image]):
 
     def _image_files(
         self,
-        pk: str | None,
-        url: str | None,
+        image: models.Image | None,
         files: Sequence[models.ImageFile | Mapping[str, Any]] | None,
-        params: dict[str, Any],
     ) -> tuple[str | None, list[models.ImageFile]]:
-        """(image pk, its files): `files` as given (no pk), else those of the image looked up."""
-        if files:
-            return None, [models.ImageFile.model_validate(f, from_attributes=True) for f in files]
-        image = self.detail(pk=pk) if pk else self.detail(api_url=url, **params)
-        if image.dicom_image_set:
-            raise GCFetchError(
-                f"Image {image.pk} is a DICOM image set; gcfetch cannot download those yet."
-            )
+        """(image pk, its files): `files` as given (no pk), else those of `image`."""
+        if image is None:
+            return None, [
+                models.ImageFile.model_validate(f, from_attributes=True) for f in files or ()
+            ]
         return image.pk, list(image.files)
+
+    def dicom_instances(self, pk: str) -> list[models.DicomInstance]:
+        """The instances of a DICOM image set, each once: GC lists one per frame, so a
+        multi-frame instance repeats (the first listing of each SOP instance UID is kept)."""
+        url = f"{self.url}{pk}/dicom/instances/"
+        body = self._get(url, None)
+        listed = body.get("instances") if isinstance(body, dict) else None
+        if not isinstance(listed, list):
+            raise _unexpected(url, "instances", "missing or not a list")
+        unique: dict[str, models.DicomInstance] = {}
+        for n, raw in enumerate(listed):
+            instance = self._parse_as(models.DicomInstance, raw, url, f"instances[{n}]")
+            unique.setdefault(instance.sop_instance_uid, instance)
+        return list(unique.values())
+
+    def instance_request(self, pk: str, instance: models.DicomInstance) -> transfer.SignedRequest:
+        """The SignedRequest of one instance; renewing it lists the instances again."""
+        sop = instance.sop_instance_uid
+        request = instance.get_instance
+
+        def renew() -> transfer.SignedRequest:
+            fresh = {i.sop_instance_uid: i for i in self.dicom_instances(pk)}
+            if sop not in fresh:
+                raise ObjectNotFound(f"Image {pk} no longer lists DICOM instance {sop}.")
+            return self.instance_request(pk, fresh[sop])
+
+        key = f"{self.url}{pk}/dicom/instances/#{sop}"
+        return transfer.SignedRequest(key, request.url, dict(request.headers), renew)
+
+    def _download_dicom(
+        self, pk: str, output_directory: str | Path | None, filename: str | Path | None
+    ) -> list[Path]:
+        """gcapi 0.16: each instance to `<output_directory>/<sop instance uid>.dcm`; an existing
+        file raises FileExistsError. Names are checked before anything is written."""
+        if output_directory is None or filename is not None:
+            raise ValueError(
+                f"Image {pk} is a DICOM image set: give output_directory= and no filename "
+                "(each instance is saved as <SOP instance UID>.dcm)."
+            )
+        directory = Path(output_directory)
+        instances = self.dicom_instances(pk)
+        names = [dicom_file_name(i.sop_instance_uid) for i in instances]
+        targets = [contained_target(directory.resolve(), [n], shown=n) for n in names]
+        directory.mkdir(parents=True, exist_ok=True)
+        for instance, target in zip(instances, targets, strict=True):
+            if target.exists():
+                raise FileExistsError(f"{target} already exists; remove it or pick another place.")
+            self._fetch(self.instance_request(pk, instance), target)
+        return targets
 
     def _write(
         self,

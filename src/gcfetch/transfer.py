@@ -78,12 +78,27 @@ class _StartOver(TransferError):
     """The `.part` file was dropped because the server could not continue it; start again."""
 
 
+@dataclass(frozen=True)
+class SignedRequest:
+    """A storage request the API signed in its URL or headers (a DICOM instance's): sent as
+    given, never with the token. `renew()` asks the API for a fresh one when storage refuses
+    this one as expired. `key` names it in messages and records (it holds no signature)."""
+
+    key: str
+    url: str
+    headers: Mapping[str, str]
+    renew: Callable[[], SignedRequest]
+
+
+Source = str | SignedRequest  # a `/media/` URL, or a request signed by the API
+
+
 @dataclass
 class _Transfer:
     """One download's fixed inputs and its progress across attempts."""
 
     http: HttpSession
-    url: str
+    url: str  # the `/media/` URL, or a signed request's key
     target: Path
     on_bytes: Callable[[int], None] | None
     cancel: threading.Event | None
@@ -92,6 +107,11 @@ class _Transfer:
     segment_threshold: int = 0  # the size from which a file is fetched in pieces; 0: never
     received: int = 0  # body bytes received, all attempts together
     resumed: bool = False  # bytes an earlier attempt or run left in the `.part` were kept
+    signed: SignedRequest | None = None  # the request to send, when the API signed one
+
+    @property
+    def source(self) -> Source:
+        return self.signed or self.url
 
     @property
     def part(self) -> Path:
@@ -113,7 +133,7 @@ class _Received(NamedTuple):
 
 def download(
     http: HttpSession,
-    url: str,
+    url: Source,
     target: Path,
     *,
     on_bytes: Callable[[int], None] | None = None,
@@ -122,7 +142,8 @@ def download(
     segments: int = config.DEFAULT_SEGMENTS,
     segment_threshold: int = config.DEFAULT_SEGMENT_THRESHOLD,
 ) -> TransferResult:
-    """Move the bytes behind `url` (a `/media/` URL) into `target`, atomically.
+    """Move the bytes behind `url` (a `/media/` URL, or a SignedRequest) into `target`,
+    atomically.
 
     Resumes an existing `<target>.part`; retries a broken-off body up to config.MAX_RESUMES
     times from where it stopped. A body sent without its size (chunked, or a Content-Range
@@ -133,11 +154,16 @@ def download(
     keeps breaking off.
 
     A file of at least `segment_threshold` bytes (0: none) is fetched as up to `segments`
-    ranged requests in parallel, each on a free connection slot (gcfetch.segments).
+    ranged requests in parallel, each on a free connection slot (gcfetch.segments); a
+    SignedRequest's file always comes as one stream.
     """
+    signed = url if isinstance(url, SignedRequest) else None
+    key = signed.key if signed else str(url)
     job = _Transfer(
-        http, url, Path(target), on_bytes, cancel, chunk_size, segments, segment_threshold
+        http, key, Path(target), on_bytes, cancel, chunk_size, segments, segment_threshold
     )
+    if signed is not None:
+        job.signed, job.segments = signed, 1
     for attempt in range(config.MAX_RESUMES + 1):
         before = job.received
         try:
@@ -150,7 +176,7 @@ def download(
             moved_on = job.received > before or isinstance(exc, (_StartOver, BodyBrokeOff))
             if attempt == config.MAX_RESUMES or not moved_on:
                 raise
-            logger.debug("resuming %s after: %s", display_url(url), exc)
+            logger.debug("resuming %s after: %s", display_url(key), exc)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -194,7 +220,7 @@ def _stream_into_part(job: _Transfer, offset: int, etag: str | None) -> _Receive
 
     ranged = bool(offset and etag)
     headers = {**_IDENTITY, "Range": f"bytes={offset}-", "If-Range": etag} if ranged else _IDENTITY
-    with stream_file(job.http, job.url, headers=headers) as response:
+    with stream_file(job.http, job.source, headers=headers) as response:
         _refuse_encoded(response, job.target, job.url)
         start, total = _placement(response)
         append = ranged and response.status_code == 206
@@ -244,7 +270,7 @@ def _write_part(
 def _whole_part(job: _Transfer, offset: int, etag: str | None, refused: APIError) -> _Received:
     """After a 416: the `.part` is the whole file if the storage's size under `etag` is
     `offset` (a run stopped just before renaming it); otherwise it is dropped (_StartOver)."""
-    if _full_size(job.http, job.url, etag) != offset:
+    if _full_size(job.http, job.source, etag) != offset:
         job.part.unlink(missing_ok=True)
         raise _StartOver(
             "The stored range no longer fits; starting over.", url=job.url
@@ -258,7 +284,7 @@ def _whole_part(job: _Transfer, offset: int, etag: str | None, refused: APIError
 def _promote_checked(job: _Transfer, got: _Received) -> TransferResult:
     """Promote the `.part` to the target if its size is the file's (asked for with a 1-byte
     request if the body did not announce it); else remove it and raise IntegrityError."""
-    total = got.total if got.total is not None else _full_size(job.http, job.url, got.etag)
+    total = got.total if got.total is not None else _full_size(job.http, job.source, got.etag)
     if total is None or got.size != total:
         job.part.unlink(missing_ok=True)
         job.sidecar.unlink(missing_ok=True)
@@ -279,9 +305,10 @@ def _promote_checked(job: _Transfer, got: _Received) -> TransferResult:
 
 @contextmanager
 def stream_file(
-    http: HttpSession, media_url: str, *, headers: Mapping[str, str] | None = None
+    http: HttpSession, media_url: Source, *, headers: Mapping[str, str] | None = None
 ) -> Iterator[httpx.Response]:
-    """Yield the streamed storage response (200 or 206) for a `/media/` URL.
+    """Yield the streamed storage response (200 or 206) for a `/media/` URL (or a
+    SignedRequest, sent with its own headers and `headers`).
 
     The first hop goes to the API origin with the token and is not followed automatically;
     the `Location` is then fetched without the token, with `headers` (e.g. Range). A 403
@@ -290,9 +317,13 @@ def stream_file(
     reads it raises BodyBrokeOff. One connection slot of `http` is held for the whole block,
     so the caller reads the body inside it; the response is closed at its end.
     """
+    shown = media_url.key if isinstance(media_url, SignedRequest) else media_url
     with http.slot():
-        response = _storage_response(http, media_url, headers)
-        with reading_body(response, media_url):
+        if isinstance(media_url, SignedRequest):
+            response = _signed_response(http, media_url, headers)
+        else:
+            response = _storage_response(http, media_url, headers)
+        with reading_body(response, shown):
             if not response.is_success:
                 response.read()
                 raise_for_status(response)
@@ -321,6 +352,33 @@ def _storage_response(
         response.close()
         renewals += 1
         logger.debug("storage link refused (403); asking %s again", display_url(media_url))
+
+
+def _signed_response(
+    http: HttpSession, request: SignedRequest, headers: Mapping[str, str] | None
+) -> httpx.Response:
+    """The streamed answer to a SignedRequest; one refused as expired (403 from another
+    origin) is renewed up to MAX_LINK_RENEWALS."""
+    renewals = 0
+    while True:
+        url = httpx.URL(request.url)
+        if url.scheme not in ("http", "https"):
+            raise TransferError(
+                f"The server handed out a request to {url.scheme}: URL for "
+                f"{request.key}; only http(s) is fetched.",
+                url=request.key,
+            )
+        response = http.send(
+            "GET", url, headers={**request.headers, **(headers or {})}, stream=True
+        )
+        expired = response.status_code == 403 and origin_of(url) != http.api_origin
+        if not expired or renewals == config.MAX_LINK_RENEWALS:
+            return response
+        response.read()
+        response.close()
+        renewals += 1
+        logger.debug("signed request refused (403); asking for %s again", request.key)
+        request = request.renew()
 
 
 def signed_link(http: HttpSession, media_url: str) -> httpx.URL:
@@ -354,7 +412,7 @@ def _size_problem(target: Path, size: int, total: int | None) -> str:
     )
 
 
-def remote_size(http: HttpSession, url: str) -> tuple[int | None, str | None]:
+def remote_size(http: HttpSession, url: Source) -> tuple[int | None, str | None]:
     """(full size or None if unknown, ETag) of the file behind `url`: one 1-byte request.
 
     The size is None for a content-encoded answer too: its length is not the file's.
@@ -364,7 +422,7 @@ def remote_size(http: HttpSession, url: str) -> tuple[int | None, str | None]:
         return size, response.headers.get("ETag")
 
 
-def _full_size(http: HttpSession, url: str, etag: str | None) -> int | None:
+def _full_size(http: HttpSession, url: Source, etag: str | None) -> int | None:
     """The size of the file behind `url` if its ETag is still `etag` (one 1-byte request)."""
     size, current = remote_size(http, url)
     return size if current == etag else None

@@ -128,7 +128,13 @@ class Planner:
 
     def image_file_target(self, task: Task, image_pk: str, file_url: str) -> Path:
         """The target of one file of an image output, named as the layout names it."""
-        name = self.layout.image_file_name(image_pk, file_url, under=task.relpath)
+        return self.file_target(
+            task, self.layout.image_file_name(image_pk, file_url, under=task.relpath)
+        )
+
+    def file_target(self, task: Task, name: str) -> Path:
+        """The target of one file of an image output, `name` (checked) in its directory."""
+        check_component(name, original=f"{task.relpath}/{name}")
         shown = f"{task.relpath}/{name}"
         target = contained_target(
             self.root, [*task.target.relative_to(self.root).parts, name], shown=shown

@@ -40,8 +40,10 @@ from gcfetch.outputs.plan import Planner, Task, failure
 from gcfetch.outputs.results import ResultsTable
 from gcfetch.outputs.select import Selection, select_jobs
 from gcfetch.outputs.summary import FINAL_STATUSES, DownloadSummary, Failure
+from gcfetch.paths import dicom_file_name
 from gcfetch.resources import Malformed
 from gcfetch.tally import since
+from gcfetch.transfer import SignedRequest, Source
 
 if TYPE_CHECKING:
     from gcfetch.client import Client
@@ -491,7 +493,7 @@ class _Run:
             return "unrecorded"
         return "intact" if self.manifest.intact(rec) else "changed"
 
-    def _confirmed(self, task: Task, path: Path, url: str | None) -> ManifestRecord | None:
+    def _confirmed(self, task: Task, path: Path, url: Source | None) -> ManifestRecord | None:
         """The new record of an unrecorded file at `path` if it is confirmed: a value's content
         equals what would be written; a file's size equals the server's full size (one 1-byte
         ranged request). None: missing or not confirmed, so it is written again."""
@@ -513,7 +515,7 @@ class _Run:
         return self._local_record(task, path, url, etag)
 
     def _local_record(
-        self, task: Task, path: Path, url: str | None, etag: str | None
+        self, task: Task, path: Path, url: Source | None, etag: str | None
     ) -> ManifestRecord:
         """The record of a file kept in place (a run stopped right after renaming it may have
         left its `.part.json` sidecar behind: removed here)."""
@@ -522,7 +524,7 @@ class _Run:
         return self._record_of(task, path, url, etag)
 
     def _record_of(
-        self, task: Task, path: Path, url: str | None, etag: str | None = None
+        self, task: Task, path: Path, url: Source | None, etag: str | None = None
     ) -> ManifestRecord:
         size, sha256 = sha256_file(path)
         return ManifestRecord(
@@ -533,7 +535,7 @@ class _Run:
             size=size,
             sha256=sha256,
             etag=etag,
-            url=url,
+            url=_recorded(url),
         )
 
     def _write_value(self, task: Task) -> ManifestRecord:
@@ -546,7 +548,7 @@ class _Run:
             ) from exc
         return self._record_of(task, task.target, task.source)
 
-    def _fetch(self, task: Task, url: str | None, target: Path) -> tuple[ManifestRecord, int]:
+    def _fetch(self, task: Task, url: Source | None, target: Path) -> tuple[ManifestRecord, int]:
         if not url:
             raise GCFetchError(f"the server gave no URL for output {task.socket_slug!r}")
         result = self.client.download_file(
@@ -566,7 +568,7 @@ class _Run:
             size=result.size,
             sha256=result.sha256,
             etag=result.etag,
-            url=url,
+            url=_recorded(url),
         )
         return rec, result.bytes_received
 
@@ -574,26 +576,45 @@ class _Run:
         """(records to add, bytes received, files downloaded, files kept): an image file intact
         per its record is kept as is (it needs no new record), an unrecorded one if
         `_confirmed`; the others are downloaded."""
-        if not task.source:
-            raise GCFetchError(f"the server gave no image for output {task.socket_slug!r}")
-        image = task.image or self.client.images.detail(api_url=task.source)
-        files = self.layout.image_files(image.files)
-        if not files:
-            raise GCFetchError(f"image {image.pk} has no files to download{_why(image)}")
+        files = self._image_files(task)
         records: list[ManifestRecord] = []
         received = downloaded = 0
-        for image_file in files:
-            target = self.planner.image_file_target(task, image.pk, image_file.file)
+        for target, source in files:
             state = self._on_disk(target)
             if state == "intact":
                 continue
-            rec = self._confirmed(task, target, image_file.file) if state == "unrecorded" else None
+            rec = self._confirmed(task, target, source) if state == "unrecorded" else None
             if rec is None:
-                rec, got = self._fetch(task, image_file.file, target)
+                rec, got = self._fetch(task, source, target)
                 received += got
                 downloaded += 1
             records.append(rec)
         return records, received, downloaded, len(files) - downloaded
+
+    def _image_files(self, task: Task) -> list[tuple[Path, Source]]:
+        """(target, source) of each file of an image output: its files as the layout names
+        them, or, for a DICOM image set, each instance as `<SOP instance UID>.dcm`."""
+        if not task.source:
+            raise GCFetchError(f"the server gave no image for output {task.socket_slug!r}")
+        image = task.image or self.client.images.detail(api_url=task.source)
+        if image.dicom_image_set and not image.files:
+            return [
+                (
+                    self.planner.file_target(task, dicom_file_name(instance.sop_instance_uid)),
+                    self.client.images.instance_request(image.pk, instance),
+                )
+                for instance in self.client.images.dicom_instances(image.pk)
+            ]
+        files = self.layout.image_files(image.files)
+        if not files:
+            raise GCFetchError(f"image {image.pk} has no files to download{_why(image)}")
+        target = self.planner.image_file_target
+        return [(target(task, image.pk, f.file), f.file) for f in files]
+
+
+def _recorded(source: Source | None) -> str | None:
+    """What the manifest records of a source: the URL, or a signed request's key."""
+    return source.key if isinstance(source, SignedRequest) else source
 
 
 def _images(values: Iterable[SocketValue]) -> list[str]:
@@ -602,8 +623,6 @@ def _images(values: Iterable[SocketValue]) -> list[str]:
 
 
 def _why(image: Image) -> str:
-    if image.dicom_image_set:
-        return " (a DICOM image set: gcfetch cannot download those yet)"
     return " (none of type MHD or TIFF, the ones an evaluation reads)" if image.files else ""
 
 
