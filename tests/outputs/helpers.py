@@ -57,6 +57,15 @@ def add_output_row(
     session, job_pk: str, slug: str, relative_path: str, super_kind: str, **value
 ) -> None:
     """`add_output` inside an open session (not committed); `value` holds SocketValue columns."""
+    link = {"table": job_outputs, "job_pk": job_pk}
+    add_value_row(session, link, slug, relative_path, super_kind, **value)
+
+
+def add_value_row(
+    session, link: dict, slug: str, relative_path: str, super_kind: str, **value
+) -> None:
+    """A socket value (on a new socket, or the one with that slug) linked to its holder by
+    `link`: the link table under "table", and the holder's column and pk."""
     socket = session.scalar(select(Socket).where(Socket.slug == slug))
     if socket is None:
         socket = Socket(
@@ -75,7 +84,8 @@ def add_output_row(
     socket_value = SocketValue(socket_pk=socket.pk, **value)
     session.add(socket_value)
     session.flush()
-    session.execute(insert(job_outputs).values(job_pk=job_pk, value_pk=socket_value.pk))
+    columns = {k: v for k, v in link.items() if k != "table"}
+    session.execute(insert(link["table"]).values(**columns, value_pk=socket_value.pk))
 
 
 def clone_job(sandbox, job_pk: str, *, viewer_id: int = 1) -> str:

@@ -14,13 +14,14 @@ from gcfetch import Client
 from gcfetch.cli import app
 from gcfetch.outputs.destination import LOCK_NAME
 from gcfetch.outputs.job_records import JOBS_NAME
+from gcfetch.outputs.kinds import ITEMS_NAME
 from gcfetch.outputs.manifest import MANIFEST_NAME
 from gcfetch.outputs.results import RESULTS_NAME
 from gcfetch.retry import RetryPolicy
 from gcfetch.sandbox import Sandbox
 from gcfetch.sandbox.demo import DemoInfo
 
-RECORDS = {MANIFEST_NAME, RESULTS_NAME, JOBS_NAME, LOCK_NAME}
+RECORDS = {MANIFEST_NAME, RESULTS_NAME, JOBS_NAME, ITEMS_NAME, LOCK_NAME}
 MATRIX_ALGORITHM = "tissue-overlay"  # 10 jobs: a .tif image, a JSON file and a value each
 FAST_RETRY = RetryPolicy(backoff_factor=0.01, backoff_max=0.05, retry_after_max=2.0)
 
