@@ -7,11 +7,14 @@
 5. run `gcfetch outputs` again: nothing is transferred twice;
 6. download in the evaluation layout into download/evaluation/input/ and run a tiny
    evaluation (examples/evaluate.py) on it, as a challenge's evaluation container would;
-7. stop the sandbox.
+7. download the demo archive (MHA images, a DICOM image set, files, values) into
+   download/archive/;
+8. stop the sandbox.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -19,12 +22,14 @@ import sys
 from pathlib import Path
 
 import gcfetch
+from gcfetch.sandbox.demo.info import DEMO_VERSION
 
 DATA_DIR = Path(".demo-data")
 DOWNLOAD_DIR = Path("download")
 DEMO_MARKER = DOWNLOAD_DIR / ".made-by-make-demo"
 EVALUATION_DIR = DOWNLOAD_DIR / "evaluation"
 EVALUATE = Path(__file__).with_name("evaluate.py")
+ARCHIVE, ARCHIVE_DIR = "demo-archive", DOWNLOAD_DIR / "archive"
 ALGORITHM = "lung-nodule-detector"
 SERVER_LIFETIME = 600  # seconds; the server stops by itself even if this script is killed
 GCFETCH = [sys.executable, "-m", "gcfetch.cli"]
@@ -98,10 +103,19 @@ def evaluate_locally(env: dict[str, str]) -> None:
     subprocess.run(command, check=True)
 
 
+def drop_outdated_demo_data() -> None:
+    """Remove .demo-data/ if an older gcfetch built it (the demo has grown since)."""
+    info = DATA_DIR / "demo.json"
+    if info.exists() and json.loads(info.read_text()).get("version", 1) != DEMO_VERSION:
+        print(f"{DATA_DIR}/ was built by an older gcfetch: building it again")
+        shutil.rmtree(DATA_DIR)
+
+
 def main() -> None:
     if DOWNLOAD_DIR.exists() and not DEMO_MARKER.exists():
         raise SystemExit(f"{DOWNLOAD_DIR}/ exists and was not made by make demo: move it away.")
     shutil.rmtree(DOWNLOAD_DIR, ignore_errors=True)
+    drop_outdated_demo_data()
     server, info = start_sandbox()
     env = {
         **os.environ,
@@ -116,6 +130,8 @@ def main() -> None:
         step("The same command again: everything is already present, nothing is transferred")
         gcfetch_cli("outputs", "--algorithm", ALGORITHM, "-o", str(DOWNLOAD_DIR), env=env)
         evaluate_locally(env)
+        step(f"The demo archive's items into {ARCHIVE_DIR}/ (a DICOM image set among them)")
+        gcfetch_cli("archive", ARCHIVE, "-o", str(ARCHIVE_DIR), env=env)
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -190,3 +190,23 @@ def test_outputs_reports_the_written_size_of_value_outputs(run, demo, tmp_path) 
     for line in lines:
         path = line.removeprefix("downloaded ").rsplit(" (", 1)[0]
         assert line.endswith(f"({(tmp_path / path).stat().st_size} B)")  # not "(0 B)"
+
+
+def test_archive_and_display_sets_commands_download_and_name_what_they_listed(
+    sandbox, demo, tmp_path
+) -> None:
+    env = {
+        "GRAND_CHALLENGE_API_URL": sandbox.base_url,
+        "GRAND_CHALLENGE_AUTHORIZATION": demo.tokens["editor"],
+    }
+    runner = CliRunner()
+    archive = runner.invoke(app, ["archive", "demo-archive", "-o", str(tmp_path / "a")], env=env)
+    assert archive.exit_code == 0, archive.output
+    assert "items selected" in archive.stdout and (tmp_path / "a" / "items.jsonl").exists()
+    sets = runner.invoke(
+        app, ["display-sets", "demo-reader-study", "-o", str(tmp_path / "d")], env=env
+    )
+    assert sets.exit_code == 0, sets.output
+    assert "display sets selected" in sets.stdout
+    missing = runner.invoke(app, ["archive", "nope", "-o", str(tmp_path / "x")], env=env)
+    assert missing.exit_code == 2 and "archives/<slug>/" in missing.stderr

@@ -184,3 +184,11 @@ def test_build_demo_adds_a_large_mha_output_when_large_file_mib_given(tmp_path: 
     assert reader.GetSize() == (1024, 1024, 3)
     header = big[0].read_bytes()[:512].split(b"ElementDataFile = LOCAL\n")[0]
     assert big[0].stat().st_size == len(header) + len(b"ElementDataFile = LOCAL\n") + 3 * 2**20
+
+
+def test_demo_built_by_an_older_gcfetch_is_refused_naming_the_fix(demo_dir, tmp_path) -> None:
+    old = json.loads((demo_dir / "demo.json").read_text())
+    del old["version"]  # as written before the field existed
+    (tmp_path / "demo.json").write_text(json.dumps(old))
+    with pytest.raises(FileExistsError, match=r"older gcfetch .*remove the directory"):
+        build_demo(SandboxSettings(data_dir=tmp_path))

@@ -33,7 +33,13 @@ from sqlalchemy.orm import Session
 
 from gcfetch.sandbox.db import make_engine
 from gcfetch.sandbox.demo.build import PROFILES, PUBLIC_ALGORITHM, DemoRequest, populate
-from gcfetch.sandbox.demo.info import DEMO_FILE, DemoInfo, demo_token, load_demo_info
+from gcfetch.sandbox.demo.info import (
+    DEMO_FILE,
+    DEMO_VERSION,
+    DemoInfo,
+    demo_token,
+    load_demo_info,
+)
 from gcfetch.sandbox.settings import SandboxSettings
 from gcfetch.sandbox.tables import User
 
@@ -81,6 +87,11 @@ def build_demo(
 def _existing(settings: SandboxSettings, request: DemoRequest) -> DemoInfo:
     """The demo already built in `settings`, if it is the one requested; else FileExistsError."""
     info = load_demo_info(settings.data_dir)
+    if info.version != DEMO_VERSION:
+        raise FileExistsError(
+            f"{settings.data_dir} holds a demo built by an older gcfetch (version {info.version}"
+            f", now {DEMO_VERSION}); remove the directory to build the current one."
+        )
     built = DemoRequest(info.job_count, info.large_file_mib, info.seed, info.profile)
     if built == request:
         return info

@@ -16,7 +16,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from gcfetch.sandbox.demo.files import tarball_bytes, write_bytes
-from gcfetch.sandbox.demo.info import DemoInfo, demo_token
+from gcfetch.sandbox.demo.info import DEMO_VERSION, DemoInfo, demo_token
 from gcfetch.sandbox.demo.jobs import JobFactory, JobSpec, Templates
 from gcfetch.sandbox.demo.studies import StudiesInfo, add_studies
 from gcfetch.sandbox.deps import token_digest
@@ -155,6 +155,7 @@ def populate(session: Session, settings: SandboxSettings, request: DemoRequest) 
         reader_studies=studies.reader_studies,
         display_sets=studies.display_sets,
         dicom_images=studies.dicom_images,
+        version=DEMO_VERSION,
     )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 DEMO_FILE = "demo.json"
+DEMO_VERSION = 2  # raised when the demo gains data: 2 added archives and reader studies
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class DemoInfo:
     display_sets: dict[str, str] = field(default_factory=dict)  # pk -> reader study slug
     # image pk -> the SOP instance UIDs of its DICOM image set, each once, in listing order
     dicom_images: dict[str, list[str]] = field(default_factory=dict)
+    version: int = 1  # DEMO_VERSION of the gcfetch that built it (1: before the field)
 
 
 def demo_token(seed: int, username: str) -> str:
