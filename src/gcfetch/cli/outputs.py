@@ -107,6 +107,14 @@ IntervalOpt = Annotated[
         "--interval", metavar="SECONDS", help="Seconds between listings with --watch (>= 1)."
     ),
 ]
+FixMhdOpt = Annotated[
+    bool,
+    typer.Option(
+        "--fix-mhd",
+        help="Rewrite a saved .mhd header that still names the uploaded data file (e.g. "
+        "x.zraw) to name the saved one, so image readers open the pair.",
+    ),
+]
 
 
 def outputs_command(
@@ -120,6 +128,7 @@ def outputs_command(
     layout: LayoutOpt = LayoutChoice.default,
     watch: WatchOpt = False,
     interval: IntervalOpt = 30.0,
+    fix_mhd: FixMhdOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
     token: TokenOpt = None,
@@ -153,6 +162,7 @@ def outputs_command(
                 layout=layout.value,
                 watch=watch,
                 interval=interval,
+                fix_mhd=fix_mhd,
             )
 
     try:

@@ -15,6 +15,7 @@ again through the normal atomic transfer.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -33,6 +34,7 @@ from gcfetch.outputs.image_lookup import ImageLookup
 from gcfetch.outputs.job_records import JobsLog, Predictions
 from gcfetch.outputs.layout import Layout, LayoutName, layout_named
 from gcfetch.outputs.manifest import Manifest, ManifestRecord
+from gcfetch.outputs.mhd import MisnamedPair, fix_header, misnamed_pair
 from gcfetch.outputs.plan import Planner, Task, failure
 from gcfetch.outputs.results import ResultsTable
 from gcfetch.outputs.select import JobSource, select_jobs
@@ -66,6 +68,7 @@ def download_outputs(
     layout: LayoutName = "default",
     watch: bool = False,
     interval: float = 30.0,
+    fix_mhd: bool = False,
 ) -> DownloadSummary:
     """Download the outputs of the selected jobs into `<output_directory>/<job pk>/...`.
 
@@ -80,6 +83,10 @@ def download_outputs(
     `<job pk>/output/<relative_path>` (see gcfetch.outputs.layout). `watch=True` lists again
     every `interval` seconds (at least 1) while any selected job is not final (Succeeded,
     Failed or Cancelled), downloading what newly succeeded.
+
+    An `.mhd` saved as `<image pk>.mhd` whose header names the data file it was uploaded with
+    (`ElementDataFile = x.zraw`, not `<image pk>.zraw`) is warned of once; `fix_mhd=True`
+    rewrites that line to name the saved data file (see gcfetch.outputs.mhd).
 
     `workers` (outputs at once) defaults to the client's `max_concurrent_downloads`, which sizes
     its connection pool; more workers than that are reduced to it, with a warning.
@@ -104,6 +111,7 @@ def download_outputs(
         except TransferCancelled:
             return DownloadSummary(root, tuple(statuses), interrupted=True, dry_run=dry_run)
         run = _Run(client, root, tuple(statuses), workers, on_progress, cancel, dry_run, chosen)
+        run.fix_mhd = fix_mhd
         with nullcontext() if dry_run else destination_lock(root):
             summary = run.execute(source.jobs)
             if watch:
@@ -146,6 +154,9 @@ def _worker_count(client: Client, workers: int | None) -> int:
 
 class _Run:
     """One destination's download; `execute` is one pass (the watch calls it again)."""
+
+    fix_mhd = False  # rewrite a saved .mhd's ElementDataFile to the saved data file's name
+    _mhd_warned = False  # a misnamed .mhd was warned of (once per run)
 
     def __init__(
         self,
@@ -531,8 +542,10 @@ class _Run:
             raise GCFetchError(f"image {image.pk} has no files to download{_why(image)}")
         records: list[ManifestRecord] = []
         received = downloaded = 0
+        targets = []
         for image_file in files:
             target = self.planner.image_file_target(task, image.pk, image_file.file)
+            targets.append(target)
             state = self._on_disk(target)
             if state == "intact":
                 continue
@@ -542,7 +555,42 @@ class _Run:
                 received += got
                 downloaded += 1
             records.append(rec)
+        pair = misnamed_pair(targets)
+        if pair is not None:
+            records = self._misnamed_mhd(task, pair, records)
         return records, received, downloaded, len(files) - downloaded
+
+    def _misnamed_mhd(
+        self, task: Task, pair: MisnamedPair, records: list[ManifestRecord]
+    ) -> list[ManifestRecord]:
+        """A saved header naming another data file: warned of once per run, or with `fix_mhd`
+        rewritten, its record (new or kept from an earlier run) given the new size and sha256
+        so that the manifest matches the file."""
+        if not self.fix_mhd:
+            with self._lock:
+                warned, self._mhd_warned = self._mhd_warned, True
+            if not warned:
+                logger.warning(
+                    "%s names its data file %r, saved as %r: image readers cannot open it; "
+                    "--fix-mhd (fix_mhd=True) rewrites such headers (warned once per run)",
+                    self.planner.relative(pair.header),
+                    pair.named,
+                    pair.data.name,
+                )
+            return records
+        try:
+            fix_header(pair.header, pair.data.name)
+        except (OSError, ValueError) as exc:
+            raise GCFetchError(f"cannot rewrite {pair.header.name}: {exc}") from exc
+        relpath = self.planner.relative(pair.header)
+        old = next((r for r in records if r.path == relpath), None) or self.manifest.get(relpath)
+        if old is None:
+            new = self._record_of(task, pair.header, None)
+        else:
+            size, sha256 = sha256_file(pair.header)
+            new = dataclasses.replace(old, size=size, sha256=sha256)
+        logger.info("%s: ElementDataFile now names %s", relpath, pair.data.name)
+        return [r for r in records if r.path != relpath] + [new]
 
 
 def _images(values: Iterable[SocketValue]) -> list[str]:
