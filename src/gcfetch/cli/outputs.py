@@ -98,6 +98,14 @@ IntervalOpt = Annotated[
         "--interval", metavar="SECONDS", help="Seconds between listings with --watch (>= 1)."
     ),
 ]
+FixMhdOpt = Annotated[
+    bool,
+    typer.Option(
+        "--fix-mhd",
+        help="Rewrite a saved .mhd header that still names the uploaded data file (e.g. "
+        "x.zraw) to name the saved one, so image readers open the pair.",
+    ),
+]
 
 
 def outputs_command(
@@ -111,6 +119,7 @@ def outputs_command(
     layout: LayoutOpt = LayoutChoice.default,
     watch: WatchOpt = False,
     interval: IntervalOpt = 30.0,
+    fix_mhd: FixMhdOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
     token: TokenOpt = None,
@@ -142,6 +151,7 @@ def outputs_command(
             interval=interval,
             segments=segments,
             segment_threshold=segment_threshold,
+            fix_mhd=fix_mhd,
         )
 
     run_command(download, Access(token, base_url, workers), Display(quiet, verbose, dry_run))

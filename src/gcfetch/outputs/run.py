@@ -15,6 +15,7 @@ again through the normal atomic transfer.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -36,6 +37,7 @@ from gcfetch.outputs.job_records import ObjectsLog, Predictions
 from gcfetch.outputs.kinds import JobKind, Kind
 from gcfetch.outputs.layout import Layout, LayoutName, layout_named
 from gcfetch.outputs.manifest import Manifest, ManifestRecord
+from gcfetch.outputs.mhd import MisnamedPair, fix_header, misnamed_pair
 from gcfetch.outputs.plan import Planner, Task, failure
 from gcfetch.outputs.results import ResultsTable
 from gcfetch.outputs.select import Selection, select_jobs
@@ -73,6 +75,7 @@ def download_outputs(
     interval: float = 30.0,
     segments: int | None = None,
     segment_threshold: int | None = None,
+    fix_mhd: bool = False,
 ) -> DownloadSummary:
     """Download the outputs of the selected jobs into `<output_directory>/<job pk>/...`.
 
@@ -87,6 +90,10 @@ def download_outputs(
     `<job pk>/output/<relative_path>` (see gcfetch.outputs.layout). `watch=True` lists again
     every `interval` seconds (at least 1) while any selected job is not final (Succeeded,
     Failed or Cancelled), downloading what newly succeeded.
+
+    An `.mhd` saved as `<image pk>.mhd` whose header names the data file it was uploaded with
+    (`ElementDataFile = x.zraw`, not `<image pk>.zraw`) is warned of once; `fix_mhd=True`
+    rewrites that line to name the saved data file (see gcfetch.outputs.mhd).
 
     `workers` (outputs at once) defaults to the client's `max_concurrent_downloads`, which sizes
     its connection pool; more workers than that are reduced to it, with a warning.
@@ -105,6 +112,7 @@ def download_outputs(
         layout=layout_named(layout),
         segments=segments,
         segment_threshold=segment_threshold,
+        fix_mhd=fix_mhd,
     )
 
     def select() -> Selection[Job]:
@@ -128,6 +136,7 @@ class RunSettings:
     layout: Layout = field(default_factory=Layout)
     segments: int | None = None  # None: the client's (see Client.download_file)
     segment_threshold: int | None = None
+    fix_mhd: bool = False  # rewrite a saved .mhd's ElementDataFile to the saved data file's name
 
 
 def run_download(
@@ -196,6 +205,8 @@ def worker_count(client: Client, workers: int | None) -> int:
 class _Run:
     """One destination's download; `execute` is one pass (the watch calls it again)."""
 
+    _mhd_warned = False  # a misnamed .mhd was warned of (once per run)
+
     def __init__(self, client: Client, root: Path, kind: Kind, settings: RunSettings) -> None:
         self.client = client
         self.root = root
@@ -211,6 +222,7 @@ class _Run:
         self._bytes = events.BytesBatcher(self.emit)
         self.segments = settings.segments
         self.segment_threshold = settings.segment_threshold
+        self.fix_mhd = settings.fix_mhd
 
     def emit(self, event: events.ProgressEvent) -> None:
         if self._emit_to is not None:
@@ -589,7 +601,42 @@ class _Run:
                 received += got
                 downloaded += 1
             records.append(rec)
+        pair = misnamed_pair([target for target, _ in files])
+        if pair is not None:
+            records = self._misnamed_mhd(task, pair, records)
         return records, received, downloaded, len(files) - downloaded
+
+    def _misnamed_mhd(
+        self, task: Task, pair: MisnamedPair, records: list[ManifestRecord]
+    ) -> list[ManifestRecord]:
+        """A saved header naming another data file: warned of once per run, or with `fix_mhd`
+        rewritten, its record (new or kept from an earlier run) given the new size and sha256
+        so that the manifest matches the file."""
+        if not self.fix_mhd:
+            with self._lock:
+                warned, self._mhd_warned = self._mhd_warned, True
+            if not warned:
+                logger.warning(
+                    "%s names its data file %r, saved as %r: image readers cannot open it; "
+                    "--fix-mhd (fix_mhd=True) rewrites such headers (warned once per run)",
+                    self.planner.relative(pair.header),
+                    pair.named,
+                    pair.data.name,
+                )
+            return records
+        try:
+            fix_header(pair.header, pair.data.name)
+        except (OSError, ValueError) as exc:
+            raise GCFetchError(f"cannot rewrite {pair.header.name}: {exc}") from exc
+        relpath = self.planner.relative(pair.header)
+        old = next((r for r in records if r.path == relpath), None) or self.manifest.get(relpath)
+        if old is None:
+            new = self._record_of(task, pair.header, None)
+        else:
+            size, sha256 = sha256_file(pair.header)
+            new = dataclasses.replace(old, size=size, sha256=sha256)
+        logger.info("%s: ElementDataFile now names %s", relpath, pair.data.name)
+        return [r for r in records if r.path != relpath] + [new]
 
     def _image_files(self, task: Task) -> list[tuple[Path, Source]]:
         """(target, source) of each file of an image output: its files as the layout names
