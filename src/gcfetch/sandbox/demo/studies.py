@@ -112,25 +112,12 @@ class _Builder:
         image_pk = self.uuid()
         image_set_id = uuid.UUID(int=self.rng.getrandbits(128)).hex
         study, series = self.uid(), self.uid()
-        rows = []
+        rows: list[dict[str, Any]] = []
         sops: list[str] = []
         for number, frames in enumerate(frame_counts, start=1):
             sop = self.uid()
             sops.append(sop)
-            size = frames * _DICOM_SIZE * _DICOM_SIZE
-            pixels = self.np_rng.integers(0, 256, size=size, dtype=np.uint8).tobytes()
-            data = dicom_bytes(
-                study_uid=study,
-                series_uid=series,
-                sop_uid=sop,
-                instance_number=number,
-                pixels=pixels,
-                rows=_DICOM_SIZE,
-                columns=_DICOM_SIZE,
-                frames=frames,
-            )
-            key = dicom_instance_key(image_set_id, sop)
-            files.write_bytes(self.blob_dir / key, data)
+            key = self._dicom_instance(image_set_id, (study, series, sop), number, frames)
             for _ in range(frames):
                 rows.append(
                     {
@@ -145,27 +132,35 @@ class _Builder:
                     }
                 )
                 self.next_frame += 1
-        extra = {
-            "dicom_image_set": {"image_set_id": image_set_id},
-            "modality": {"modality": "OT"},
-            "study_instance_uid": study,
-            "series_instance_uid": series,
-            "patient_id": "DEMO",
-            "patient_name": "Demo^Patient",
-        }
-        image = {
-            "pk": image_pk,
-            "name": name,
-            "width": _DICOM_SIZE,
-            "height": _DICOM_SIZE,
-            "depth": len(rows),
-            "color_space": "GRAY",
-            "extra": extra,
-        }
-        self.session.execute(insert(Image), [image])
+        self.session.execute(
+            insert(Image),
+            [_dicom_image_row(image_pk, name, image_set_id, (study, series), len(rows))],
+        )
         self.session.execute(insert(DicomInstance), rows)
         self.info.dicom_images[image_pk] = sops
         return image_pk
+
+    def _dicom_instance(
+        self, image_set_id: str, uids: tuple[str, str, str], number: int, frames: int
+    ) -> str:
+        """Write one instance of `frames` random frames; its storage key."""
+        study, series, sop = uids
+        pixels = self.np_rng.integers(
+            0, 256, size=frames * _DICOM_SIZE * _DICOM_SIZE, dtype=np.uint8
+        ).tobytes()
+        data = dicom_bytes(
+            study_uid=study,
+            series_uid=series,
+            sop_uid=sop,
+            instance_number=number,
+            pixels=pixels,
+            rows=_DICOM_SIZE,
+            columns=_DICOM_SIZE,
+            frames=frames,
+        )
+        key = dicom_instance_key(image_set_id, sop)
+        files.write_bytes(self.blob_dir / key, data)
+        return key
 
     def archive(
         self, slug: str, title: str, number: int, *, public: bool, users: dict[Any, list[int]]
@@ -288,3 +283,27 @@ def _add_reader_study(b: _Builder, editor: int, viewer: int, cts: list[str]) -> 
         links = [{"display_set_pk": ds_pk, "value_pk": v} for v in values]
         b.session.execute(insert(display_set_values), links)
         b.info.display_sets[ds_pk] = slug
+
+
+def _dicom_image_row(
+    image_pk: str, name: str, image_set_id: str, uids: tuple[str, str], depth: int
+) -> dict[str, Any]:
+    """The Image row of a DICOM image set (no files; its instances are DicomInstance rows)."""
+    study, series = uids
+    extra = {
+        "dicom_image_set": {"image_set_id": image_set_id},
+        "modality": {"modality": "OT"},
+        "study_instance_uid": study,
+        "series_instance_uid": series,
+        "patient_id": "DEMO",
+        "patient_name": "Demo^Patient",
+    }
+    return {
+        "pk": image_pk,
+        "name": name,
+        "width": _DICOM_SIZE,
+        "height": _DICOM_SIZE,
+        "depth": depth,
+        "color_space": "GRAY",
+        "extra": extra,
+    }
