@@ -79,27 +79,17 @@ def download_outputs(
 ) -> DownloadSummary:
     """Download the outputs of the selected jobs into `<output_directory>/<job pk>/...`.
 
-    Select by `algorithm` slug, `algorithm_image` pk (both together: keep that image's jobs
-    without reading the image), or explicit `jobs` pks. Only jobs whose status is in `statuses`
-    are downloaded; the others are counted. Finished files are skipped without any request;
-    `.part` files resume. Setting `cancel` stops the run at once, waits included (retry
-    backoff, Retry-After); the summary says `interrupted`. The client stays usable afterwards.
-    Bad input (unknown slug/image/job, unusable directory, refused token) raises at once.
+    Select by `algorithm` slug, `algorithm_image` pk (both: that image's jobs, without reading
+    the image) or `jobs` pks; jobs whose status is not in `statuses` are only counted. Finished
+    files are skipped without a request, `.part` files resume, bad input raises at once, and
+    setting `cancel` stops the run, waits included (the summary says `interrupted`).
 
-    `layout="evaluation"` writes what an evaluation container reads: `predictions.json` and
-    `<job pk>/output/<relative_path>` (see gcfetch.outputs.layout). `watch=True` lists again
-    every `interval` seconds (at least 1) while any selected job is not final (Succeeded,
-    Failed or Cancelled), downloading what newly succeeded.
-
-    An `.mhd` saved as `<image pk>.mhd` whose header names the data file it was uploaded with
-    (`ElementDataFile = x.zraw`, not `<image pk>.zraw`) is warned of once; `fix_mhd=True`
-    rewrites that line to name the saved data file (see gcfetch.outputs.mhd).
-
-    `workers` (outputs at once) defaults to the client's `max_concurrent_downloads`, which sizes
-    its connection pool; more workers than that are reduced to it, with a warning.
-
-    A file of at least `segment_threshold` bytes (0: off) comes as up to `segments` ranged
-    requests in parallel, on connection slots no worker uses; both default to the client's.
+    `workers` defaults to (and is capped at) the client's `max_concurrent_downloads`.
+    `layout="evaluation"`: what an evaluation container reads (gcfetch.outputs.layout).
+    `watch`: list again every `interval` s (>= 1) while selected jobs are not final. Files of
+    `segment_threshold` bytes or more come as `segments` ranged requests (defaults: the
+    client's). `fix_mhd`: rewrite a saved `.mhd` naming its uploaded data file
+    (gcfetch.outputs.mhd; otherwise warned of once).
     """
     if watch and dry_run:
         raise ValueError("a dry run lists once: do not combine dry_run with watch")
@@ -114,12 +104,10 @@ def download_outputs(
         segment_threshold=segment_threshold,
         fix_mhd=fix_mhd,
     )
-
-    def select() -> Selection[Job]:
-        return select_jobs(
-            client, algorithm=algorithm, algorithm_image=algorithm_image, jobs=jobs, malformed=True
-        )
-
+    select = partial(
+        select_jobs, client, algorithm=algorithm, algorithm_image=algorithm_image, jobs=jobs,
+        malformed=True,
+    )  # fmt: skip
     run = partial(run_download, client, output_directory, JobKind(), select, settings)
     return run(watch=watch, interval=interval)
 

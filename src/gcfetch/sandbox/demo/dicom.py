@@ -45,16 +45,6 @@ def dicom_bytes(
     if len(pixels) != frames * rows * columns:
         raise ValueError("pixels must hold frames * rows * columns bytes")
     sop_class = _MULTI_FRAME_SC if frames > 1 else _SC
-    meta_body = b"".join(
-        [
-            _element(0x0002, 0x0001, "OB", b"\0\1"),
-            _element(0x0002, 0x0002, "UI", sop_class.encode()),
-            _element(0x0002, 0x0003, "UI", sop_uid.encode()),
-            _element(0x0002, 0x0010, "UI", EXPLICIT_VR_LITTLE_ENDIAN.encode()),
-            _element(0x0002, 0x0012, "UI", _IMPLEMENTATION_UID.encode()),
-        ]
-    )
-    meta = _element(0x0002, 0x0000, "UL", struct.pack("<I", len(meta_body))) + meta_body
     elements = [
         _element(0x0008, 0x0016, "UI", sop_class.encode()),
         _element(0x0008, 0x0018, "UI", sop_uid.encode()),
@@ -79,4 +69,18 @@ def dicom_bytes(
         _element(0x0028, 0x0103, "US", _us(0)),
         _element(0x7FE0, 0x0010, "OB", pixels),
     ]
-    return b"\0" * 128 + b"DICM" + meta + b"".join(elements)
+    return b"\0" * 128 + b"DICM" + _file_meta(sop_class, sop_uid) + b"".join(elements)
+
+
+def _file_meta(sop_class: str, sop_uid: str) -> bytes:
+    """The file meta group (0002): its length element, then its elements."""
+    body = b"".join(
+        [
+            _element(0x0002, 0x0001, "OB", b"\0\1"),
+            _element(0x0002, 0x0002, "UI", sop_class.encode()),
+            _element(0x0002, 0x0003, "UI", sop_uid.encode()),
+            _element(0x0002, 0x0010, "UI", EXPLICIT_VR_LITTLE_ENDIAN.encode()),
+            _element(0x0002, 0x0012, "UI", _IMPLEMENTATION_UID.encode()),
+        ]
+    )
+    return _element(0x0002, 0x0000, "UL", struct.pack("<I", len(body))) + body
