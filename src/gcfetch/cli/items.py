@@ -4,6 +4,8 @@ engine."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -61,17 +63,8 @@ def archive_command(
     """Download an archive's items with a progress view; Ctrl-C stops cleanly."""
     from gcfetch.outputs import download_archive
 
-    def download(client: Client, view: ProgressView, cancel: threading.Event) -> DownloadSummary:
-        return download_archive(
-            client,
-            archive=archive,
-            output_directory=output,
-            on_progress=view,
-            cancel=cancel,
-            dry_run=dry_run,
-        )
-
-    run_command(download, Access(token, base_url, workers), Display(quiet, verbose, dry_run))
+    download = partial(download_archive, archive=archive, output_directory=output)
+    _run(download, Access(token, base_url, workers), Display(quiet, verbose, dry_run))
 
 
 def display_sets_command(
@@ -87,14 +80,14 @@ def display_sets_command(
     """Download a reader study's display sets with a progress view; Ctrl-C stops cleanly."""
     from gcfetch.outputs import download_display_sets
 
-    def download(client: Client, view: ProgressView, cancel: threading.Event) -> DownloadSummary:
-        return download_display_sets(
-            client,
-            reader_study=reader_study,
-            output_directory=output,
-            on_progress=view,
-            cancel=cancel,
-            dry_run=dry_run,
-        )
+    download = partial(download_display_sets, reader_study=reader_study, output_directory=output)
+    _run(download, Access(token, base_url, workers), Display(quiet, verbose, dry_run))
 
-    run_command(download, Access(token, base_url, workers), Display(quiet, verbose, dry_run))
+
+def _run(download: Callable[..., DownloadSummary], access: Access, display: Display) -> None:
+    """`download(client, on_progress=, cancel=, dry_run=)` as a command."""
+
+    def run(client: Client, view: ProgressView, cancel: threading.Event) -> DownloadSummary:
+        return download(client, on_progress=view, cancel=cancel, dry_run=display.dry_run)
+
+    run_command(run, access, display)

@@ -11,12 +11,13 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gcfetch.errors import ObjectNotFound
-from gcfetch.outputs.kinds import display_sets_kind, items_kind
+from gcfetch.outputs.kinds import Kind, display_sets_kind, items_kind
 from gcfetch.outputs.run import ProgressCallback, RunSettings, run_download, worker_count
 from gcfetch.outputs.select import PAGES_AHEAD, Selection
 
@@ -38,10 +39,8 @@ def download_archive(
 ) -> DownloadSummary:
     """Download every value of every item of `archive` (slug or pk) into
     `<output_directory>/<item pk>/...`; otherwise as `download_outputs`."""
-    select = partial(_select, client.archives, client.archive_items, "archive", archive, "archives")
     settings = _settings(client, workers, on_progress, cancel, dry_run)
-    kind = items_kind(client.archive_items.url)
-    return run_download(client, output_directory, kind, select, settings)
+    return _download(client, ARCHIVES, archive, output_directory, settings)
 
 
 def download_display_sets(
@@ -56,11 +55,46 @@ def download_display_sets(
 ) -> DownloadSummary:
     """Download every value of every display set of `reader_study` (slug or pk) into
     `<output_directory>/<display set pk>/...`; otherwise as `download_outputs`."""
-    studies, sets = client.reader_studies, client.reader_studies.display_sets
-    select = partial(_select, studies, sets, "reader_study", reader_study, "reader-studies")
     settings = _settings(client, workers, on_progress, cancel, dry_run)
-    kind = display_sets_kind(sets.url)
-    return run_download(client, output_directory, kind, select, settings)
+    return _download(client, READER_STUDIES, reader_study, output_directory, settings)
+
+
+@dataclass(frozen=True)
+class _Holders:
+    """Where a kind of holder lives: its parents' and its own endpoint, the filter that ties
+    them, the parents' page on grand-challenge.org, and the engine's Kind."""
+
+    parents: Callable[[Client], Resource[Any]]
+    children: Callable[[Client], Resource[Any]]
+    field: str
+    page: str
+    kind: Callable[[str], Kind]
+
+
+ARCHIVES = _Holders(
+    lambda c: c.archives, lambda c: c.archive_items, "archive", "archives", items_kind
+)
+READER_STUDIES = _Holders(
+    lambda c: c.reader_studies,
+    lambda c: c.reader_studies.display_sets,
+    "reader_study",
+    "reader-studies",
+    display_sets_kind,
+)
+
+
+def _download(
+    client: Client,
+    holders: _Holders,
+    wanted: str,
+    output_directory: Path | str,
+    settings: RunSettings,
+) -> DownloadSummary:
+    children = holders.children(client)
+    select = partial(
+        _select, holders.parents(client), children, holders.field, wanted, holders.page
+    )
+    return run_download(client, output_directory, holders.kind(children.url), select, settings)
 
 
 def _settings(
