@@ -27,17 +27,7 @@ Kind = Literal[
 ]
 KINDS: tuple[str, ...] = get_args(Kind)
 FAULT_STATUSES = frozenset({429, 500, 502, 503, 504, 507})
-BODY_KINDS = (
-    "drop",
-    "short",
-    "slow",
-    "etag",
-    "changed",
-    "gzip",
-    "nolength",
-    "ifrange",
-    "norange",
-)
+BODY_KINDS = tuple(kind for kind in KINDS if kind not in ("status", "expired"))
 GZIP_SUFFIXES = (".json", ".csv", ".pdf")
 
 

@@ -8,37 +8,23 @@ sandbox lists them by `created`, then pk. Visibility: `visibility.visible_archiv
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
-from sqlalchemy import Select
-from sqlalchemy.orm import Session, selectinload
-from starlette.datastructures import QueryParams
+from sqlalchemy.orm import selectinload
 
-from gcfetch.sandbox.filters import FilterErrors, model_choice
-from gcfetch.sandbox.routes.resource import ReadResource, each, exact_filter, read_router
+from gcfetch.sandbox.routes.resource import (
+    ReadResource,
+    by_parent,
+    each,
+    exact_filter,
+    nested_router,
+)
 from gcfetch.sandbox.serialize import Serializer
 from gcfetch.sandbox.tables import Archive, ArchiveItem, SocketValue
 from gcfetch.sandbox.visibility import visible_archive_items, visible_archives
 
 
 def archives_router() -> APIRouter:
-    """Items first: `archives/{pk}/` would otherwise take `archives/items/`.
-    The routes are copied, not included, so that the API's fallback sees them."""
-    router = APIRouter()
-    for resource in (ARCHIVE_ITEMS, ARCHIVES):
-        router.routes.extend(read_router(resource).routes)
-    return router
-
-
-def _items_filtered(
-    session: Session, query: QueryParams, statement: Select[Any]
-) -> Select[Any] | FilterErrors:
-    errors = FilterErrors()
-    archive = model_choice(session, Archive.pk, "archive", query.get("archive"), errors)
-    if errors.body:
-        return errors
-    return statement if archive is None else statement.where(ArchiveItem.archive_pk == archive)
+    return nested_router(ARCHIVE_ITEMS, ARCHIVES)
 
 
 ARCHIVES = ReadResource(
@@ -58,6 +44,6 @@ ARCHIVE_ITEMS = ReadResource(
     shape=each(Serializer.archive_item),
     order_by=(ArchiveItem.created, ArchiveItem.pk),
     visible=visible_archive_items,
-    filter=_items_filtered,
+    filter=by_parent(Archive.pk, "archive", ArchiveItem.archive_pk),
     load=(selectinload(ArchiveItem.values).selectinload(SocketValue.socket),),
 )

@@ -13,34 +13,23 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
-from starlette.datastructures import QueryParams
 
-from gcfetch.sandbox.filters import FilterErrors, model_choice
-from gcfetch.sandbox.routes.resource import ReadResource, each, exact_filter, read_router
+from gcfetch.sandbox.routes.resource import (
+    ReadResource,
+    by_parent,
+    each,
+    exact_filter,
+    nested_router,
+)
 from gcfetch.sandbox.serialize import Serializer
 from gcfetch.sandbox.tables import DisplaySet, ReaderStudy, SocketValue
 from gcfetch.sandbox.visibility import visible_display_sets, visible_reader_studies
 
 
 def reader_studies_router() -> APIRouter:
-    """Display sets first: `reader-studies/{pk}/` would otherwise take them.
-    The routes are copied, not included, so that the API's fallback sees them."""
-    router = APIRouter()
-    for resource in (DISPLAY_SETS, READER_STUDIES):
-        router.routes.extend(read_router(resource).routes)
-    return router
-
-
-def _display_sets_filtered(
-    session: Session, query: QueryParams, statement: Select[Any]
-) -> Select[Any] | FilterErrors:
-    errors = FilterErrors()
-    study = model_choice(session, ReaderStudy.pk, "reader_study", query.get("reader_study"), errors)
-    if errors.body:
-        return errors
-    return statement if study is None else statement.where(DisplaySet.reader_study_pk == study)
+    return nested_router(DISPLAY_SETS, READER_STUDIES)
 
 
 def _shape_display_sets(
@@ -78,7 +67,7 @@ DISPLAY_SETS = ReadResource(
     shape=_shape_display_sets,
     order_by=(DisplaySet.order, DisplaySet.created, DisplaySet.pk),
     visible=visible_display_sets,
-    filter=_display_sets_filtered,
+    filter=by_parent(ReaderStudy.pk, "reader_study", DisplaySet.reader_study_pk),
     load=(
         selectinload(DisplaySet.reader_study),
         selectinload(DisplaySet.values).selectinload(SocketValue.socket),

@@ -26,7 +26,7 @@ from gcfetch.sandbox.deps import (
     authenticated_user,
     not_found,
 )
-from gcfetch.sandbox.filters import FilterErrors, canonical_uuid, exact
+from gcfetch.sandbox.filters import FilterErrors, canonical_uuid, exact, model_choice
 from gcfetch.sandbox.pagination import paginate
 from gcfetch.sandbox.responses import json_response
 from gcfetch.sandbox.serialize import Serializer
@@ -134,3 +134,30 @@ def read_router(resource: ReadResource) -> APIRouter:
         return json_response(resource.shape(session, shaper, [row])[0])
 
     return router
+
+
+def nested_router(*resources: ReadResource) -> APIRouter:
+    """The routes of `resources`, in order: a nested list (`archives/items/`) before its
+    parent's `{pk}` route, which would take it. Copied, not included, so that the API's
+    fallback sees them."""
+    router = APIRouter()
+    for resource in resources:
+        router.routes.extend(read_router(resource).routes)
+    return router
+
+
+def by_parent(
+    parent_pk: InstrumentedAttribute[str], name: str, child_fk: InstrumentedAttribute[str]
+) -> Filter:
+    """The filter `?<name>=<parent pk>` (a model choice, as django-filter's)."""
+
+    def filtered(
+        session: Session, query: QueryParams, statement: Select[Any]
+    ) -> Select[Any] | FilterErrors:
+        errors = FilterErrors()
+        parent = model_choice(session, parent_pk, name, query.get(name), errors)
+        if errors.body:
+            return errors
+        return statement if parent is None else statement.where(child_fk == parent)
+
+    return filtered
