@@ -319,10 +319,7 @@ def stream_file(
     """
     shown = media_url.key if isinstance(media_url, SignedRequest) else media_url
     with http.slot():
-        if isinstance(media_url, SignedRequest):
-            response = _signed_response(http, media_url, headers)
-        else:
-            response = _storage_response(http, media_url, headers)
+        response = _storage_response(http, media_url, headers)
         with reading_body(response, shown):
             if not response.is_success:
                 response.read()
@@ -331,54 +328,54 @@ def stream_file(
 
 
 def _storage_response(
-    http: HttpSession, media_url: str, headers: Mapping[str, str] | None
+    http: HttpSession, source: Source, headers: Mapping[str, str] | None
 ) -> httpx.Response:
-    """The streamed answer behind `media_url`: its redirect followed once, without the token;
-    a link the storage refuses (403 from another origin) renewed up to MAX_LINK_RENEWALS."""
-    target = check_url(media_url, http.base_url)
+    """The streamed storage answer behind `source`, asked without the token; a link the
+    storage refuses as expired (403 from another origin) is renewed up to MAX_LINK_RENEWALS
+    times: a `/media/` URL is asked again, a SignedRequest renewed."""
     renewals = 0
     while True:
-        first = http.send("GET", target, stream=True)
-        if not first.is_redirect:
-            return first
-        first.read()  # the empty redirect body: read, so the connection is reused
-        first.close()
-        storage_url = first.request.url.join(first.headers["Location"])
-        response = http.send("GET", storage_url, headers=headers, stream=True)
-        expired = response.status_code == 403 and origin_of(storage_url) != http.api_origin
-        if not expired or renewals == config.MAX_LINK_RENEWALS:
-            return response
-        response.read()
-        response.close()
-        renewals += 1
-        logger.debug("storage link refused (403); asking %s again", display_url(media_url))
-
-
-def _signed_response(
-    http: HttpSession, request: SignedRequest, headers: Mapping[str, str] | None
-) -> httpx.Response:
-    """The streamed answer to a SignedRequest; one refused as expired (403 from another
-    origin) is renewed up to MAX_LINK_RENEWALS."""
-    renewals = 0
-    while True:
-        url = httpx.URL(request.url)
-        if url.scheme not in ("http", "https"):
-            raise TransferError(
-                f"The server handed out a request to {url.scheme}: URL for "
-                f"{request.key}; only http(s) is fetched.",
-                url=request.key,
-            )
-        response = http.send(
-            "GET", url, headers={**request.headers, **(headers or {})}, stream=True
-        )
+        link = _link(http, source)
+        if isinstance(link, httpx.Response):  # `/media/` answered without a redirect
+            return link
+        url, signed = link
+        response = http.send("GET", url, headers={**signed, **(headers or {})}, stream=True)
         expired = response.status_code == 403 and origin_of(url) != http.api_origin
         if not expired or renewals == config.MAX_LINK_RENEWALS:
             return response
         response.read()
         response.close()
         renewals += 1
-        logger.debug("signed request refused (403); asking for %s again", request.key)
-        request = request.renew()
+        logger.debug("storage refused %s as expired (403); renewing it", _shown(source))
+        if isinstance(source, SignedRequest):
+            source = source.renew()
+
+
+def _link(
+    http: HttpSession, source: Source
+) -> tuple[httpx.URL, Mapping[str, str]] | httpx.Response:
+    """The storage URL (and its signed headers) of `source`: a SignedRequest's own, or where
+    the API origin redirects a `/media/` URL (asked with the token; any other answer is
+    returned as it is)."""
+    if isinstance(source, SignedRequest):
+        url = httpx.URL(source.url)
+        if url.scheme not in ("http", "https"):
+            raise TransferError(
+                f"The server handed out a request to {url.scheme}: for {source.key}; only "
+                "http(s) is fetched.",
+                url=source.key,
+            )
+        return url, source.headers
+    first = http.send("GET", check_url(source, http.base_url), stream=True)
+    if not first.is_redirect:
+        return first
+    first.read()  # the empty redirect body: read, so the connection is reused
+    first.close()
+    return first.request.url.join(first.headers["Location"]), {}
+
+
+def _shown(source: Source) -> str:
+    return source.key if isinstance(source, SignedRequest) else display_url(source)
 
 
 def signed_link(http: HttpSession, media_url: str) -> httpx.URL:
