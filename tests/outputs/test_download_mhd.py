@@ -131,3 +131,27 @@ def test_the_fix_after_a_plain_run_rewrites_a_header_downloaded_again(
     assert np.array_equal(sitk.GetArrayFromImage(read), sitk.GetArrayFromImage(written))
     assert _manifest(dest)[f"{job_pk}/{slug}/{image_pk}.mhd"]["size"] == header.stat().st_size
     assert _download(sandbox, demo, dest, job=job_pk, fix_mhd=True).files_downloaded == 0
+
+
+def test_the_fix_on_a_finished_tree_rewrites_headers_without_transferring_anything(
+    two_file_job, demo, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sandbox, job_pk, images = two_file_job
+    dest = tmp_path / "dest"
+    _download(sandbox, demo, dest, job=job_pk)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="gcfetch"):
+        plain = _download(sandbox, demo, dest, job=job_pk)  # a re-run warns again, once
+    assert plain.files_downloaded == 0 and len(_warnings(caplog)) == 1
+    fixed = _download(sandbox, demo, dest, job=job_pk, fix_mhd=True)
+    assert fixed.files_downloaded == 0 and fixed.bytes_transferred == 0 and not fixed.failures
+    manifest = _manifest(dest)
+    for slug in SOCKETS:
+        image_pk, written = images[slug]
+        header = dest / job_pk / slug / f"{image_pk}.mhd"
+        read = sitk.ReadImage(str(header))
+        assert np.array_equal(sitk.GetArrayFromImage(read), sitk.GetArrayFromImage(written))
+        rec = manifest[f"{job_pk}/{slug}/{image_pk}.mhd"]
+        assert rec["sha256"] == hashlib.sha256(header.read_bytes()).hexdigest()
+    again = _download(sandbox, demo, dest, job=job_pk)
+    assert again.files_downloaded == 0 and again.files_present == fixed.files_present

@@ -111,10 +111,14 @@ class Manifest:
         """The record an earlier run left for `relpath`, if any."""
         return self._records.get(relpath)
 
+    def files_of(self, job_pk: str, socket_slug: str) -> list[ManifestRecord]:
+        """The records an earlier run left for one output."""
+        return [self._records[p] for p in self._by_output.get((job_pk, socket_slug), ())]
+
     def complete_files(self, job_pk: str, socket_slug: str) -> int:
         """How many files an earlier run recorded for this output, if all are still intact
         (0: not done)."""
-        recs = [self._records[p] for p in self._by_output.get((job_pk, socket_slug), ())]
+        recs = self.files_of(job_pk, socket_slug)
         return len(recs) if all(self.intact(rec) for rec in recs) else 0
 
     def intact(self, rec: ManifestRecord) -> bool:

@@ -430,6 +430,8 @@ class _Run:
 
     def _run_task(self, task: Task) -> None:
         done = self._already_done(task)
+        if done and task.super_kind == "Image" and not self.dry_run:
+            self._check_kept_mhd(task)
         if done:
             with self._lock:
                 self.summary.files_present += done
@@ -593,6 +595,14 @@ class _Run:
         if pair is not None:
             records = self._misnamed_mhd(task, pair, records)
         return records, received, downloaded, len(files) - downloaded
+
+    def _check_kept_mhd(self, task: Task) -> None:
+        """An image an earlier run finished: its misnamed `.mhd` is warned of, or fixed."""
+        kept = self.manifest.files_of(task.job_pk, task.socket_slug)
+        pair = misnamed_pair(self.root / rec.path for rec in kept)
+        records = self._misnamed_mhd(task, pair, []) if pair is not None else []
+        if records:
+            self.manifest.add(records)
 
     def _misnamed_mhd(
         self, task: Task, pair: MisnamedPair, records: list[ManifestRecord]
