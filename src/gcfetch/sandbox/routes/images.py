@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Table, select
 from sqlalchemy.orm import Session, selectinload
 from starlette.datastructures import QueryParams
 
@@ -77,31 +77,29 @@ def _filtered(
     name = exact(Image.name, query.get("name"))
     if name is not None:
         statement = statement.where(name)
-    for link, job_pks in ((job_inputs, jobs_in), (job_outputs, jobs_out)):
-        if job_pks:
-            image_pks = (
-                select(SocketValue.image_pk)
-                .join(link, link.c.value_pk == SocketValue.pk)
-                .where(link.c.job_pk.in_(job_pks))
-            )
-            statement = statement.where(Image.pk.in_(image_pks))
-    if archives:
-        image_pks = (
-            select(SocketValue.image_pk)
-            .join(archive_item_values, archive_item_values.c.value_pk == SocketValue.pk)
-            .join(ArchiveItem, ArchiveItem.pk == archive_item_values.c.item_pk)
-            .where(ArchiveItem.archive_pk.in_(archives))
-        )
-        statement = statement.where(Image.pk.in_(image_pks))
-    if studies:
-        image_pks = (
-            select(SocketValue.image_pk)
-            .join(display_set_values, display_set_values.c.value_pk == SocketValue.pk)
-            .join(DisplaySet, DisplaySet.pk == display_set_values.c.display_set_pk)
-            .where(DisplaySet.reader_study_pk.in_(studies))
-        )
-        statement = statement.where(Image.pk.in_(image_pks))
+    item = (ArchiveItem, ArchiveItem.pk == archive_item_values.c.item_pk)
+    display_set = (DisplaySet, DisplaySet.pk == display_set_values.c.display_set_pk)
+    holders = (
+        (job_inputs, None, job_inputs.c.job_pk, jobs_in),
+        (job_outputs, None, job_outputs.c.job_pk, jobs_out),
+        (archive_item_values, item, ArchiveItem.archive_pk, archives),
+        (display_set_values, display_set, DisplaySet.reader_study_pk, studies),
+    )
+    for link, holder, parent_pk, wanted in holders:
+        if wanted:
+            images = _images_of(link, holder, parent_pk, wanted)
+            statement = statement.where(Image.pk.in_(images))
     return statement
+
+
+def _images_of(link: Table, holder: Any, parent_pk: Any, parents: list[str]) -> Select[Any]:
+    """The images among the socket values that `link` ties to a holder (through `holder`, a
+    (model, onclause) join, when the link names an item, not the parent itself) whose parent
+    (`parent_pk`: a job, archive or reader study) is one of `parents`."""
+    statement = select(SocketValue.image_pk).join(link, link.c.value_pk == SocketValue.pk)
+    if holder is not None:
+        statement = statement.join(*holder)
+    return statement.where(parent_pk.in_(parents))
 
 
 IMAGES = ReadResource(
