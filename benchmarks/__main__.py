@@ -25,7 +25,7 @@ DEFAULT_OUTPUT = Path(__file__).parent / "results" / "latest.json"
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--scenario", type=int, action="append", choices=(1, 2, 3, 4, 6))
+    parser.add_argument("--scenario", type=int, action="append", choices=(1, 2, 3, 4, 5, 6))
     parser.add_argument("--repeat", type=int, default=None, help="runs per measurement (3)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one run each")
     parser.add_argument(
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    scenarios = set(args.scenario or (1, 2, 3, 4, 6))
+    scenarios = set(args.scenario or (1, 2, 3, 4, 5, 6))
     repeat = args.repeat or (1 if args.quick else 3)
     args.workdir.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="run-", dir=args.workdir))
@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         harness.notes.append("curl not found: scenario 2's limit and 6's one stream not measured")
     steps = [(scenarios & {1, 3}, harness.many), (2 in scenarios, harness.large)]
     steps.append((4 in scenarios, harness.growth))
+    steps.append((5 in scenarios, harness.realistic))
     steps.append((6 in scenarios, harness.capped))
     try:
         for wanted, step in steps:

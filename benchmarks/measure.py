@@ -1,9 +1,11 @@
-"""Run one contender as a child process: wall time from the parent, peak RSS of the child."""
+"""Run one contender as a child process: wall time from the parent; peak RSS and CPU seconds
+(user + system) of the child."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -21,6 +23,7 @@ class Run:
 
     seconds: float
     peak_rss_mb: float  # the child's maximum resident set size (ru_maxrss)
+    cpu_seconds: float = 0.0  # the child's user + system CPU time (ru_utime + ru_stime)
 
 
 class ContenderFailed(RuntimeError):
@@ -40,14 +43,16 @@ def run_process(
 ) -> Run:
     """Run `command` to completion; raise ContenderFailed if it fails or times out.
 
-    Peak RSS comes from GNU time's `%M` when /usr/bin/time exists (a small process forks the
-    contender, so the harness's own memory is not counted), else from psutil polling. A
-    contender still running after `timeout` seconds is killed with its process group and
-    TimedOut carries the polled peak RSS.
+    Peak RSS and CPU come from GNU time's `%M %U %S` when /usr/bin/time exists (a small
+    process forks the contender, so the harness's own memory and CPU are not counted), else
+    from psutil polling and the RUSAGE_CHILDREN delta around the run. A contender still
+    running after `timeout` seconds is killed with its process group and TimedOut carries the
+    polled peak RSS (and no CPU figure).
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     rss_file = log.with_suffix(".rss")
-    wrapped = [GNU_TIME, "-f", "%M", "-o", str(rss_file), *command] if GNU_TIME else command
+    wrapped = [GNU_TIME, "-f", "%M %U %S", "-o", str(rss_file), *command] if GNU_TIME else command
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with log.open("wb") as out:
         started = time.perf_counter()
         process = subprocess.Popen(
@@ -63,9 +68,14 @@ def run_process(
     if process.returncode != 0:
         tail = log.read_text(errors="replace")[-2000:]
         raise ContenderFailed(f"{command[0]} … exited {process.returncode}:\n{tail}")
-    if GNU_TIME:
-        return Run(seconds, int(rss_file.read_text().split()[-1]) / 1024)  # KiB
-    return Run(seconds, polled / 2**20)
+    if GNU_TIME:  # its last line; a line before it may say the command failed
+        kib, user, system = rss_file.read_text().split()[-3:]
+        return Run(seconds, int(kib) / 1024, float(user) + float(system))
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (children.ru_utime - children_before.ru_utime) + (
+        children.ru_stime - children_before.ru_stime
+    )
+    return Run(seconds, polled / 2**20, cpu)
 
 
 def _poll_rss(process: subprocess.Popen[bytes], timeout: float) -> int:
@@ -86,8 +96,13 @@ def _poll_rss(process: subprocess.Popen[bytes], timeout: float) -> int:
 
 
 def median_run(runs: list[Run]) -> Run:
-    """The median of the seconds and the largest peak RSS of several runs."""
-    return Run(statistics.median(r.seconds for r in runs), max(r.peak_rss_mb for r in runs))
+    """The median of the seconds and of the CPU seconds, and the largest peak RSS of several
+    runs."""
+    return Run(
+        statistics.median(r.seconds for r in runs),
+        max(r.peak_rss_mb for r in runs),
+        statistics.median(r.cpu_seconds for r in runs),
+    )
 
 
 def tree_bytes(root: Path) -> tuple[int, int]:

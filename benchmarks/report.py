@@ -30,9 +30,11 @@ def _reference(results: list[Result], scenario: str) -> Result | None:
 def _throughput(result: Result) -> dict[str, float]:
     seconds = result.median.seconds
     out: dict[str, float] = {"mb_per_s": result.payload_bytes / MB / seconds}
-    if result.scenario.startswith(("1", "4")):
+    if result.scenario.startswith(("1", "4", "5")):
         out["files_per_s"] = result.files / seconds
         out["ms_per_job"] = 1000 * seconds / max(result.jobs, 1)
+    if result.files and result.median.cpu_seconds:
+        out["cpu_s_per_1000_files"] = 1000 * result.median.cpu_seconds / result.files
     return out
 
 
@@ -53,6 +55,8 @@ def rows(harness: Harness) -> list[dict[str, Any]]:
                 "files": result.files,
                 "payload_bytes": result.payload_bytes,
                 "peak_rss_mb": round(result.median.peak_rss_mb, 1),
+                "cpu_seconds": round(result.median.cpu_seconds, 2),
+                "runs_cpu_seconds": [round(r.cpu_seconds, 2) for r in result.runs],
                 "ratio_to_gcfetch": round(ratio, 2) if ratio else None,
                 "extra": result.extra,
             }
@@ -72,34 +76,44 @@ def _speed(row: dict[str, Any]) -> str:
 
 
 def table(data: list[dict[str, Any]]) -> str:
-    """A Markdown table: time ratio is the contender's median time over gcfetch's."""
+    """A Markdown table: time ratio is the contender's median time over gcfetch's; CPU is the
+    contender's user + system seconds (median), per 1,000 files where it wrote files."""
     lines = [
-        "| Scenario | Contender | Median s | Throughput | Peak RSS MB | Time / gcfetch |",
-        "|---|---|---:|---|---:|---:|",
+        "| Scenario | Contender | Median s | Throughput | Peak RSS MB | CPU s (per 1,000 files) "
+        "| Time / gcfetch |",
+        "|---|---|---:|---|---:|---:|---:|",
     ]
     for row in data:
         ratio = f"{row['ratio_to_gcfetch']:.2f}x" if row["ratio_to_gcfetch"] else "—"
         lines.append(
             f"| {row['scenario']} | {row['contender']} | {row['median_seconds']:.2f} | "
-            f"{_speed(row)} | {row['peak_rss_mb']:.0f} | {ratio} |"
+            f"{_speed(row)} | {row['peak_rss_mb']:.0f} | {_cpu(row)} | {ratio} |"
         )
     return "\n".join(lines)
+
+
+def _cpu(row: dict[str, Any]) -> str:
+    cpu = row.get("cpu_seconds", 0.0)
+    per_1000 = row["throughput"].get("cpu_s_per_1000_files")
+    return f"{cpu:.2f} ({per_1000:.2f})" if per_1000 else f"{cpu:.2f}"
 
 
 REQUEST_KINDS = ("job-list", "image-list", "image-detail", "api", "media", "storage")
 
 
-def requests_table(data: list[dict[str, Any]]) -> str:
-    """Requests per 100 jobs, by kind, of each contender of scenario 1 (one run)."""
+def requests_table(data: list[dict[str, Any]], scenario: str = "1") -> str:
+    """Requests per 100 jobs, by kind, of each contender of `scenario` (its last run)."""
     lines = [
-        "| Contender | " + " | ".join(REQUEST_KINDS) + " |",
-        "|---|" + "---:|" * len(REQUEST_KINDS),
+        "| Contender | " + " | ".join(REQUEST_KINDS) + " | all |",
+        "|---|" + "---:|" * (len(REQUEST_KINDS) + 1),
     ]
     for row in data:
         counts = row["extra"].get("server", {}).get("requests")
-        if not row["scenario"].startswith("1") or counts is None:
+        if not row["scenario"].startswith(scenario) or counts is None:
             continue
-        per_100 = [100 * counts.get(kind, 0) / max(row["jobs"], 1) for kind in REQUEST_KINDS]
+        jobs = max(row["jobs"], 1)
+        per_100 = [100 * counts.get(kind, 0) / jobs for kind in REQUEST_KINDS]
+        per_100.append(100 * sum(counts.values()) / jobs)
         lines.append(f"| {row['contender']} | " + " | ".join(f"{n:.0f}" for n in per_100) + " |")
     return "\n".join(lines)
 
@@ -139,6 +153,15 @@ def targets(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if gcf:
         details = gcf["extra"]["server"]["requests"].get("image-detail", 0)
         add("1: 0 image-detail requests", f"{details} requests", details == 0)
+    gcf_cpu = gcf and gcf["throughput"].get("cpu_s_per_1000_files")
+    raw_cpu = raw and raw["throughput"].get("cpu_s_per_1000_files")
+    if gcf_cpu and raw_cpu:
+        ratio = gcf_cpu / raw_cpu
+        add(
+            "1: gcfetch client CPU <= 1.25x the raw script's",
+            f"{ratio:.2f}x ({gcf_cpu:.2f} against {raw_cpu:.2f} CPU s per 1,000 files)",
+            ratio <= 1.25,
+        )
     large, curl = _find(data, "2", GCFETCH, exact=True), _find(data, "2", CURL)
     if large and curl:
         share = large["throughput"]["mb_per_s"] / curl["throughput"]["mb_per_s"]
@@ -161,6 +184,21 @@ def targets(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
             extra["job_list_requests"] <= extra["job_list_pages"],
         )
     _capped_targets(data, add)
+    realistic, realistic_gcapi = _find(data, "5", GCFETCH, exact=True), _find(data, "5", GCAPI)
+    if realistic and realistic_gcapi:
+        ratio = realistic_gcapi["median_seconds"] / realistic["median_seconds"]
+        per_job = {
+            row["contender"]: sum(row["extra"]["server"]["requests"].values()) / row["jobs"]
+            for row in (realistic, realistic_gcapi)
+        }
+        add(
+            "5: gcfetch (defaults) >= 15x the gcapi loop",
+            f"{ratio:.1f}x ({realistic['median_seconds']:.2f} s against "
+            f"{realistic_gcapi['median_seconds']:.2f} s; requests per job "
+            + ", ".join(f"{name}: {n:.1f}" for name, n in per_job.items())
+            + ")",
+            ratio >= 15,
+        )
     growth = [r for r in data if r["scenario"].startswith("4")]
     if len(growth) >= 2:
         per_job = [r["throughput"]["ms_per_job"] for r in growth]
@@ -220,6 +258,10 @@ def summary(document: dict[str, Any]) -> str:
         "Requests per 100 jobs (scenario 1):",
         "",
         requests_table(document["results"]),
+        "",
+        "Requests per 100 jobs (scenario 5, succeeded jobs of the public algorithm):",
+        "",
+        requests_table(document["results"], "5"),
         "",
         "Targets:",
         "",

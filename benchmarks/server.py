@@ -98,8 +98,11 @@ class Bench:
         env["PYTHONUNBUFFERED"] = "1"
         return env
 
-    def set_latency(self, milliseconds: float) -> None:
-        self.sandbox.set_faults(FaultSettings(latency_ms=milliseconds))
+    def set_latency(self, milliseconds: float, storage_ms: float | None = None) -> None:
+        """`milliseconds` on every request; `storage_ms`, if given, on the storage origin's."""
+        self.sandbox.set_faults(
+            FaultSettings(latency_ms=milliseconds, storage_latency_ms=storage_ms)
+        )
 
 
 @contextmanager
@@ -109,13 +112,16 @@ def bench_sandbox(
     jobs: int,
     large_file_mib: int = 0,
     latency_ms: float = 0.0,
+    storage_latency_ms: float | None = None,
     profile: str = "bench",
     conn_bytes_per_second: float = 0.0,
 ) -> Iterator[Bench]:
     """Build the bench data into `data_dir` (if absent), serve it over TLS, count requests.
 
-    `profile` is the demo's `bench` (2 MiB images) or `bench-small` (20 KB images);
-    `conn_bytes_per_second` caps each storage connection (0: no cap).
+    `profile` is the demo's `bench` (2 MiB images), `bench-small` (20 KB images) or `default`
+    (the demo's own mix of outputs and statuses); `latency_ms` delays every request and
+    `storage_latency_ms`, if given, replaces it on the storage origin; `conn_bytes_per_second`
+    caps each storage connection (0: no cap).
     """
     settings = SandboxSettings(data_dir=data_dir, tls=True)
     info = build_demo(settings, profile=profile, jobs=jobs, large_file_mib=large_file_mib)
@@ -128,7 +134,9 @@ def bench_sandbox(
         bench = Bench(sandbox, info, counters)
         bench.sandbox.set_faults(
             FaultSettings(
-                latency_ms=latency_ms, storage_conn_bytes_per_second=conn_bytes_per_second
+                latency_ms=latency_ms,
+                storage_latency_ms=storage_latency_ms,
+                storage_conn_bytes_per_second=conn_bytes_per_second,
             )
         )
         yield bench

@@ -22,7 +22,7 @@ def test_bench_writes_a_table_and_json_of_every_scenario_when_quick(tmp_path: Pa
     assert done.returncode == 0, done.stderr[-3000:]
     document = json.loads(output.read_text())
     scenarios = {row["scenario"][0] for row in document["results"]}
-    assert scenarios == {"1", "2", "3", "4", "6"}
+    assert scenarios == {"1", "2", "3", "4", "5", "6"}
     contenders = {row["contender"].split(" ")[0] for row in document["results"]}
     assert {"gcfetch", "raw", "curl"} <= contenders
     assert all(row["median_seconds"] > 0 and row["peak_rss_mb"] > 0 for row in document["results"])
@@ -30,7 +30,16 @@ def test_bench_writes_a_table_and_json_of_every_scenario_when_quick(tmp_path: Pa
     assert rerun["extra"]["file_requests"] == 0
     assert "| Scenario | Contender |" in done.stdout and "Targets:" in done.stdout
     assert "Requests per 100 jobs (scenario 1):" in done.stdout
+    assert "Requests per 100 jobs (scenario 5" in done.stdout
     gcfetch = next(r for r in document["results"] if r["contender"] == "gcfetch")
     requests = gcfetch["extra"]["server"]["requests"]
     assert requests.get("image-detail", 0) == 0 and requests["image-list"] > 0
+    many = [r for r in document["results"] if r["scenario"].startswith("1")]
+    for row in (r for r in many if r["contender"].startswith(("gcfetch", "raw"))):
+        assert row["cpu_seconds"] > 0 and row["throughput"]["cpu_s_per_1000_files"] > 0
+    assert any(t["target"].startswith("1: gcfetch client CPU") for t in document["targets"])
+    realistic = [r for r in document["results"] if r["scenario"].startswith("5")]
+    assert {r["contender"].split(" ")[0] for r in realistic} >= {"gcfetch"}
+    assert any(r["contender"].startswith("gcfetch --workers") for r in realistic)
+    assert all(r["extra"]["server"]["requests"]["storage"] > 0 for r in realistic)
     assert not list((tmp_path / "w").glob("run-*")), "the harness left data behind"
