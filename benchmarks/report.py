@@ -33,7 +33,8 @@ def _throughput(result: Result) -> dict[str, float]:
     if result.scenario.startswith(("1", "4", "5")):
         out["files_per_s"] = result.files / seconds
         out["ms_per_job"] = 1000 * seconds / max(result.jobs, 1)
-    if result.files and result.median.cpu_seconds:
+    many_files = result.scenario.startswith(("1", "3", "4", "5"))  # not 2's and 6's one file
+    if many_files and result.files and result.median.cpu_seconds:
         out["cpu_s_per_1000_files"] = 1000 * result.median.cpu_seconds / result.files
     return out
 
