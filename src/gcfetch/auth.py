@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Generator
 
 import httpx
@@ -22,14 +23,21 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def origin_of(url: httpx.URL | str) -> Origin:
     """(scheme, host, port) with the scheme's default port filled in."""
-    url = httpx.URL(url)
+    if isinstance(url, str):
+        return _origin_of_text(url)
     scheme = url.scheme.lower()
     return scheme, url.host.lower(), url.port or _DEFAULT_PORTS.get(scheme)
 
 
+@functools.lru_cache(maxsize=256)
+def _origin_of_text(url: str) -> Origin:
+    """`origin_of` a URL string, parsed once (httpx's parser is slow on long signed URLs)."""
+    return origin_of(httpx.URL(url))
+
+
 def check_url(url: str | httpx.URL, base_url: str) -> httpx.URL:
     """Return the URL if it is on the origin of `base_url`, else refuse it (ConfigurationError)."""
-    target = httpx.URL(str(url))
+    target = url if isinstance(url, httpx.URL) else httpx.URL(url)
     if not target.is_absolute_url or origin_of(target) != origin_of(base_url):
         raise ConfigurationError(
             f"Invalid target URL: {display_url(target)}. gcfetch sends requests with your "

@@ -227,7 +227,8 @@ class HttpSession:
         """
         state = RetryState()
         while True:
-            self._stop_if_cancelled(f"about to send {method} {display_url(url)}")
+            if self.cancelled():  # the message only then: building it parses the URL
+                self._stop_if_cancelled(f"about to send {method} {display_url(url)}")
             request = self._client.build_request(
                 method, url, params=params, json=json, headers=headers
             )
@@ -286,7 +287,10 @@ class HttpSession:
         self, request: httpx.Request, state: RetryState, response: httpx.Response
     ) -> Decision | None:
         """The wait before the next try after an answer; None: return this answer."""
-        logger.debug("%s %s -> %s", request.method, display_url(request.url), response.status_code)
+        if logger.isEnabledFor(logging.DEBUG):  # display_url parses: only when it is shown
+            logger.debug(
+                "%s %s -> %s", request.method, display_url(request.url), response.status_code
+            )
         if response.is_success:
             return None
         retry_after = response.headers.get("Retry-After")

@@ -14,7 +14,7 @@ KINDS = ("job pages", "image lists", "image details", "/media/", "storage", "oth
 
 def kind_of(url: httpx.URL, api_origin: str) -> str:
     """The kind of a request to `url`; anything off the API origin is storage."""
-    if origin_of(str(url)) != api_origin:
+    if origin_of(url) != api_origin:
         return "storage"
     path = url.path
     if "/media/" in path:

@@ -251,6 +251,7 @@ def _write_part(
             _write_json(job.sidecar, {"etag": etag, "url": job.url})
         digest = hash_file(job.part)[1] if append else hashlib.sha256()
         job.resumed = job.resumed or append
+        part = job.part  # once: a Path per chunk costs more than the chunk's hashing
         for chunk in _chunks(response, job.chunk_size):
             if job.cancel is not None and job.cancel.is_set():
                 raise TransferCancelled(
@@ -258,12 +259,12 @@ def _write_part(
                     url=job.url,
                     path=job.target,
                 )
-            _write(out, chunk, job.part)
+            _write(out, chunk, part)
             digest.update(chunk)
             job.received += len(chunk)
             if job.on_bytes is not None:
                 job.on_bytes(len(chunk))
-        _write(out, b"", job.part, flush=True)
+        _write(out, b"", part, flush=True)
         return out.tell(), digest
 
 

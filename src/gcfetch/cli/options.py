@@ -67,7 +67,7 @@ WorkersOpt = Annotated[
         metavar="N",
         min=1,
         max=64,
-        help="Files transferred at once (latency-bound work likes 8-16).",
+        help="Files transferred at once; more helps behind a slow link, fewer on a busy machine.",
     ),
 ]
 LARGE_FILES = "Large files"
