@@ -205,8 +205,9 @@ def test_link_expiring_mid_file_is_renewed_once_for_the_later_pieces(
 ) -> None:
     data_dir = tmp_path / "data"
     shutil.copytree(demo_dir, data_dir)
-    # links live 1-2 s; each piece takes 2 s, so the second round of pieces finds it expired
-    slow = FaultSettings(storage_conn_bytes_per_second=64 * 1024)
+    # links live 1-2 s (whole seconds); each piece takes 4 s, so the second round of pieces
+    # surely finds the link expired (2 s per piece was on the edge: flaky under load)
+    slow = FaultSettings(storage_conn_bytes_per_second=32 * 1024)
     settings = SandboxSettings(data_dir=data_dir, link_lifetime=1, faults=slow)
     monkeypatch.setattr(segments, "PIECE_MAX", 128 * 1024)  # 8 pieces for 4 segments
     with Sandbox(settings) as sandbox:
