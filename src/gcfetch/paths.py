@@ -98,9 +98,7 @@ def contained_target(root: Path, components: list[str], *, shown: str) -> Path:
 def file_extension(file_url: str) -> str:
     """The extension gcapi names a downloaded file with: everything after the last "." of the
     URL's path (not its query; a ``%2F`` stays text), refused unless it is a safe name."""
-    if _CONTROL.search(file_url):  # urlsplit would silently drop a newline or tab
-        raise _refuse(file_url, "control character (NUL, newline, ...) in a file URL")
-    extension = urlsplit(file_url).path.rsplit(".", 1)[-1]
+    extension = _url_path(file_url).rsplit(".", 1)[-1]
     check_component(extension, original=file_url)
     return extension
 
@@ -108,8 +106,7 @@ def file_extension(file_url: str) -> str:
 def image_file_name(image_pk: str, file_url: str, *, under: str | None = None) -> str:
     """`<image pk>.<ext>`, checked to be one safe file name (both parts come from the server);
     an error names it below the relative directory `under`, when given."""
-    name = f"{image_pk}.{file_extension(file_url)}"
-    return check_component(name, original=name if under is None else f"{under}/{name}")
+    return _checked_name(f"{image_pk}.{file_extension(file_url)}", under)
 
 
 def url_file_name(file_url: str) -> str:
@@ -120,16 +117,25 @@ def url_file_name(file_url: str) -> str:
 def stored_file_name(file_url: str, *, under: str | None = None) -> str:
     """`url_file_name`, refused unless it is one safe file name (it comes from the server); an
     error names it below the relative directory `under`, when given."""
-    if _CONTROL.search(file_url):
-        raise _refuse(file_url, "control character (NUL, newline, ...) in a file URL")
-    name = url_file_name(file_url)
-    return check_component(name, original=name if under is None else f"{under}/{name}")
+    return _checked_name(unquote(_url_path(file_url).rsplit("/", 1)[-1]), under)
 
 
 def dicom_file_name(sop_instance_uid: str, *, under: str | None = None) -> str:
     """`<SOP instance UID>.dcm`, checked to be one safe file name (the UID is the server's)."""
-    name = f"{sop_instance_uid}.dcm"
+    return _checked_name(f"{sop_instance_uid}.dcm", under)
+
+
+def _checked_name(name: str, under: str | None) -> str:
+    """`name` if it is one safe file name; an error names it below the directory `under`."""
     return check_component(name, original=name if under is None else f"{under}/{name}")
+
+
+def _url_path(file_url: str) -> str:
+    """The path of a server-supplied file URL; control characters are refused first (urlsplit
+    would silently drop a newline or tab)."""
+    if _CONTROL.search(file_url):
+        raise _refuse(file_url, "control character (NUL, newline, ...) in a file URL")
+    return urlsplit(file_url).path
 
 
 def is_case_sensitive(directory: Path) -> bool:

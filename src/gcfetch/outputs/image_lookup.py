@@ -38,8 +38,12 @@ class ImageLookup:
         self.names: dict[str, str] = dict(names or {})  # image pk -> name
         self.requests = 0
 
-    def of_jobs(self, direction: Direction, job_pks: Sequence[str]) -> dict[str, Image]:
-        """The images of these jobs' inputs or outputs, by pk (see the module for failures)."""
+    def of_jobs(
+        self, direction: Direction, job_pks: Sequence[str], *, remember: bool = True
+    ) -> dict[str, Image]:
+        """The images of these jobs' inputs or outputs, by pk (see the module for failures);
+        their names are remembered unless `remember` is False (a run that never needs them
+        keeps no per-image state)."""
         found: dict[str, Image] = {}
         for group in request_groups(len(self._client.images.url), direction, job_pks):
             try:
@@ -55,7 +59,8 @@ class ImageLookup:
                     len(group),
                     exc,
                 )
-        self.names.update((pk, image.name) for pk, image in found.items())
+        if remember:
+            self.names.update((pk, image.name) for pk, image in found.items())
         return found
 
     def name_of(self, image_pk: str) -> str:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from gcfetch.errors import ObjectNotFound
 from gcfetch.outputs.kinds import Kind, display_sets_kind, items_kind
-from gcfetch.outputs.run import ProgressCallback, RunSettings, run_download, worker_count
+from gcfetch.outputs.run import ProgressCallback, RunSettings, run_download
 from gcfetch.outputs.select import PAGES_AHEAD, Selection
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def download_archive(
 ) -> DownloadSummary:
     """Download every value of every item of `archive` (slug or pk) into
     `<output_directory>/<item pk>/...`; otherwise as `download_outputs`."""
-    settings = _settings(client, workers, on_progress, cancel, dry_run)
+    settings = RunSettings.of(client, workers, cancel, on_progress=on_progress, dry_run=dry_run)
     return _download(client, ARCHIVES, archive, output_directory, settings)
 
 
@@ -55,7 +55,7 @@ def download_display_sets(
 ) -> DownloadSummary:
     """Download every value of every display set of `reader_study` (slug or pk) into
     `<output_directory>/<display set pk>/...`; otherwise as `download_outputs`."""
-    settings = _settings(client, workers, on_progress, cancel, dry_run)
+    settings = RunSettings.of(client, workers, cancel, on_progress=on_progress, dry_run=dry_run)
     return _download(client, READER_STUDIES, reader_study, output_directory, settings)
 
 
@@ -95,21 +95,6 @@ def _download(
         _select, holders.parents(client), children, holders.field, wanted, holders.page
     )
     return run_download(client, output_directory, holders.kind(children.url), select, settings)
-
-
-def _settings(
-    client: Client,
-    workers: int | None,
-    on_progress: ProgressCallback | None,
-    cancel: threading.Event | None,
-    dry_run: bool,
-) -> RunSettings:
-    return RunSettings(
-        workers=worker_count(client, workers),
-        on_progress=on_progress,
-        cancel=cancel or threading.Event(),
-        dry_run=dry_run,
-    )
 
 
 def _select(

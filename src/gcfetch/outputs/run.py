@@ -93,11 +93,12 @@ def download_outputs(
     """
     if watch and dry_run:
         raise ValueError("a dry run lists once: do not combine dry_run with watch")
-    settings = RunSettings(
+    settings = RunSettings.of(
+        client,
+        workers,
+        cancel,
         statuses=tuple(statuses),
-        workers=worker_count(client, workers),
         on_progress=on_progress,
-        cancel=cancel or threading.Event(),
         dry_run=dry_run,
         layout=layout_named(layout),
         segments=segments,
@@ -125,6 +126,16 @@ class RunSettings:
     segments: int | None = None  # None: the client's (see Client.download_file)
     segment_threshold: int | None = None
     fix_mhd: bool = False  # rewrite a saved .mhd's ElementDataFile to the saved data file's name
+
+    @classmethod
+    def of(
+        cls, client: Client, workers: int | None, cancel: threading.Event | None, **fields: Any
+    ) -> RunSettings:
+        """Settings for a run on `client`: `workers` checked against its pool (_worker_count),
+        a cancel event of the run's own if none is given."""
+        return cls(
+            workers=_worker_count(client, workers), cancel=cancel or threading.Event(), **fields
+        )
 
 
 def run_download(
@@ -171,7 +182,7 @@ def _watch(
     return summary
 
 
-def worker_count(client: Client, workers: int | None) -> int:
+def _worker_count(client: Client, workers: int | None) -> int:
     """`workers`, or the client's pool size if None or larger (warned: they would only wait)."""
     pool = client.max_concurrent_downloads
     if workers is None:
@@ -344,8 +355,9 @@ class _Run:
         inputs = [job.pk for job in batch if any(pk not in names for pk in _images(job.inputs))]
         outputs = [job.pk for job in batch if self._needs_output_images(job)]
         found = self.lookup.of_jobs("job_input", inputs) if inputs else {}
-        if outputs:
-            found.update(self.lookup.of_jobs("job_output", outputs))
+        if outputs:  # their names only go into predictions.json
+            naming = self.predictions is not None
+            found.update(self.lookup.of_jobs("job_output", outputs, remember=naming))
         return found
 
     def _needs_output_images(self, job: Job) -> bool:
