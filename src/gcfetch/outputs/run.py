@@ -160,8 +160,8 @@ def run_download(
             return DownloadSummary(
                 root, settings.statuses, interrupted=True, dry_run=settings.dry_run
             )
-        run = _Run(client, root, kind, settings)
         with nullcontext() if settings.dry_run else destination_lock(root):
+            run = _Run(client, root, kind, settings)  # reads the records: inside the lock
             summary = run.execute(source.list())
             if watch:
                 summary = _watch(run, summary, source, max(interval, MIN_INTERVAL))
@@ -216,6 +216,12 @@ class _Run:
         self.dry_run = settings.dry_run
         self.layout = settings.layout
         self.lookup = ImageLookup(client)  # kept across passes: names seen are not asked again
+        # records read once and kept across passes (each pass rewrites them at its end)
+        self.results = self.objects_log = None
+        if not settings.dry_run:
+            self.results = ResultsTable(root, kind.columns)
+            self.lookup.names.update(self.results.image_names())
+            self.objects_log = ObjectsLog(root, kind.log_name)
         self._emit_to = settings.on_progress
         self._lock = threading.Lock()
         self._bytes = events.BytesBatcher(self.emit)
@@ -254,20 +260,15 @@ class _Run:
         return self.summary
 
     def _open_records(self) -> None:
-        """A new pass: fresh counts and claims; the records as the destination holds them."""
+        """A new pass: fresh counts and claims, the manifest as the destination holds it, a new
+        predictions.json."""
         self.summary = DownloadSummary(
             self.root, self.statuses, dry_run=self.dry_run, noun=self.kind.noun
         )
         self.planner = Planner(self.root, self.layout)
-        self.manifest = Manifest.load(self.root)
-        self.results = self.objects_log = self.predictions = None
-        if self.dry_run:
-            return
-        self.results = ResultsTable(self.root, self.kind.columns)
-        self.lookup.names.update(self.results.image_names())
-        self.objects_log = ObjectsLog(self.root, self.kind.log_name)
-        if self.layout.name == "evaluation":
-            self.predictions = Predictions(self.root)
+        self.manifest = Manifest.load(self.root)  # again: it holds what earlier passes added
+        evaluation = self.layout.name == "evaluation" and not self.dry_run
+        self.predictions = Predictions(self.root) if evaluation else None
 
     def _shut_down(self, pool: ThreadPoolExecutor) -> None:
         """Wait for the workers. A KeyboardInterrupt cancels the run and waits for the workers'
