@@ -13,6 +13,11 @@ DEFAULT_MAX_CONCURRENT_DOWNLOADS = 10
 DEFAULT_WORKERS = 32
 DEFAULT_PAGE_LIMIT = 100
 CHUNK_SIZE = 1024 * 1024
+# Body bytes gathered before one write, one hash update and one progress call (a TLS record,
+# ~16 KiB, each cost as many GIL hand-offs between threads as a whole block), or held at most
+# this many seconds on a slow link.
+WRITE_BLOCK = 256 * 1024
+WRITE_BLOCK_SECONDS = 0.2
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 

@@ -39,6 +39,7 @@ from gcfetch.files import atomic_write, hash_file
 from gcfetch.http import reading_body
 from gcfetch.transfer import (
     _IDENTITY,
+    Blocks,
     _chunks,
     _placement,
     _Received,
@@ -411,22 +412,28 @@ def _fill(run: _Run, piece: _Piece, response: httpx.Response) -> None:
     with open(job.part, "r+b") as out:
         out.seek(piece.next)
         written, unsynced = piece.next, 0
+
+        def take(block: bytearray) -> None:
+            nonlocal written, unsynced
+            _write(out, block, job.part)
+            written += len(block)
+            unsynced += len(block)
+            run.count(len(block))
+            if unsynced >= every:
+                _checkpoint(run, piece, out, written)
+                unsynced = 0
+
+        blocks = Blocks(take)
         try:
             for chunk in _chunks(response, job.chunk_size):
                 run.check()
-                chunk = chunk[: piece.end - written]
-                _write(out, chunk, job.part)
-                written += len(chunk)
-                unsynced += len(chunk)
-                run.count(len(chunk))
-                if unsynced >= every:
-                    _checkpoint(run, piece, out, written)
-                    unsynced = 0
-                if written == piece.end and response.status_code == 200:
+                blocks.add(chunk[: piece.end - written - blocks.held])
+                if written + blocks.held == piece.end and response.status_code == 200:
                     response.close()  # its connection goes, so this thread holds only one
                     break
         finally:
             with contextlib.suppress(OSError):
+                blocks.flush()
                 _checkpoint(run, piece, out, written)
     if written < piece.end:
         raise BodyBrokeOff(

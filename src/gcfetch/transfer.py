@@ -27,6 +27,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -235,37 +236,61 @@ def _stream_into_part(job: _Transfer, offset: int, etag: str | None) -> _Receive
             pieces = segments.take_over(job, response, etag or "", total or 0)
             if pieces is not None:
                 return pieces
-        size, digest = _write_part(job, response, append, etag)
+        size, digest = _write_part(job, response, append, etag, total)
     return _Received(size, digest, etag, total)
 
 
 def _write_part(
-    job: _Transfer, response: httpx.Response, append: bool, etag: str | None
+    job: _Transfer, response: httpx.Response, append: bool, etag: str | None, total: int | None
 ) -> tuple[int, _Hash]:
-    """Write the body into the `.part` (after its bytes if `append`), fsynced; (size, sha256)."""
+    """Write the body into the `.part` (after its bytes if `append`), fsynced; (size, sha256).
+
+    A body of one block at most gets its sidecar only if it is cut (a kill then fetches it
+    again whole): creating and removing one more file per download costs more than that.
+    """
     with open(job.part, "ab" if append else "wb") as out:
         # "wb" has emptied an old .part; only now may the sidecar name the new version
         # (the other way round, a kill in between left old bytes under the new ETag).
         # A resume keeps the sidecar: rewriting it could lose it to a kill.
-        if not append:
+        small = total is not None and total <= config.WRITE_BLOCK
+        if not append and not small:
             _write_json(job.sidecar, {"etag": etag, "url": job.url})
         digest = hash_file(job.part)[1] if append else hashlib.sha256()
         job.resumed = job.resumed or append
-        part = job.part  # once: a Path per chunk costs more than the chunk's hashing
+        try:
+            _fill_part(job, response, out, digest)
+        except BaseException:
+            if not append and small:
+                _write_json(job.sidecar, {"etag": etag, "url": job.url})
+            raise
+        _write(out, b"", job.part, flush=True)
+        return out.tell(), digest
+
+
+def _fill_part(job: _Transfer, response: httpx.Response, out: BinaryIO, digest: _Hash) -> None:
+    """Append the body to `out` in blocks, hashing and counting them; stop on cancel. What
+    arrived before a failure or a cancel is written, for a resume."""
+    part = job.part  # once: a Path per block costs more than the block's hashing
+
+    def take(block: bytearray) -> None:
+        _write(out, block, part)
+        digest.update(block)
+        job.received += len(block)
+        if job.on_bytes is not None:
+            job.on_bytes(len(block))
+
+    blocks = Blocks(take)
+    try:
         for chunk in _chunks(response, job.chunk_size):
             if job.cancel is not None and job.cancel.is_set():
                 raise TransferCancelled(
-                    f"Download of {job.target.name} cancelled; {job.part} kept for a resume.",
+                    f"Download of {job.target.name} cancelled; {part} kept for a resume.",
                     url=job.url,
                     path=job.target,
                 )
-            _write(out, chunk, part)
-            digest.update(chunk)
-            job.received += len(chunk)
-            if job.on_bytes is not None:
-                job.on_bytes(len(chunk))
-        _write(out, b"", part, flush=True)
-        return out.tell(), digest
+            blocks.add(chunk)
+    finally:
+        blocks.flush()
 
 
 def _whole_part(job: _Transfer, offset: int, etag: str | None, refused: APIError) -> _Received:
@@ -462,6 +487,38 @@ def _chunks(response: httpx.Response, chunk_size: int) -> Iterator[bytes]:
     for piece in response.iter_raw():
         for start in range(0, len(piece), chunk_size):
             yield piece[start : start + chunk_size]
+
+
+class Blocks:
+    """Gathers body pieces into blocks for `take`: one write, one hash update and one progress
+    call per block rather than per piece (a TLS record, ~16 KiB), since each of them lets
+    another thread take the GIL. A block is config.WRITE_BLOCK bytes, or what arrived within
+    config.WRITE_BLOCK_SECONDS on a slow link."""
+
+    def __init__(self, take: Callable[[bytearray], None]) -> None:
+        self._take = take
+        self._pending = bytearray()
+        self._since = time.monotonic()
+
+    @property
+    def held(self) -> int:
+        """Bytes added and not yet taken."""
+        return len(self._pending)
+
+    def add(self, piece: bytes) -> None:
+        self._pending += piece
+        if (
+            len(self._pending) >= config.WRITE_BLOCK
+            or time.monotonic() - self._since >= config.WRITE_BLOCK_SECONDS
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand what is held to `take`, once: a `take` that fails does not get it again."""
+        block, self._pending = self._pending, bytearray()
+        self._since = time.monotonic()
+        if block:
+            self._take(block)
 
 
 def _placement(response: httpx.Response) -> tuple[int, int | None]:

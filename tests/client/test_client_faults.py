@@ -3,21 +3,22 @@
 The sandbox injects the others (test_client_sandbox_faults.py). Left here: a JSON error body
 on every answer, a body shorter than its Content-Length without a broken connection (over real
 HTTP the connection error comes first: the sandbox's `short` fault tests that path), nothing
-listening, and a cancel after an exact chunk. A fake API origin answers `/media/...` with a
-302 to a fake storage origin, as Grand Challenge does.
+listening, a cancel between two pieces of a body, and a body in pieces of an exact size. A fake
+API origin answers `/media/...` with a 302 to a fake storage origin, as Grand Challenge does.
 """
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from gcfetch import IntegrityError, ServerError, TransferCancelled, TransferError
+from gcfetch import IntegrityError, ServerError, TransferCancelled, TransferError, config
 from gcfetch.http import HttpSession
 from gcfetch.retry import RetryPolicy
 from gcfetch.transfer import download
@@ -98,16 +99,39 @@ def test_transfer_raises_integrity_error_and_drops_part_when_body_is_short(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_transfer_keeps_part_when_cancelled(tmp_path: Path) -> None:
+def _in_pieces(pieces: list[bytes], then: Callable[[], None] = lambda: None) -> Handler:
+    """Storage answering the concatenated `pieces` one by one; `then` runs before the last."""
+    whole = b"".join(pieces)
+
+    def body() -> Iterator[bytes]:
+        yield from pieces[:-1]
+        then()
+        yield pieces[-1]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        headers = {"ETag": ETAG, "Content-Length": str(len(whole))}
+        return httpx.Response(200, content=body(), headers=headers)
+
+    return handler
+
+
+def test_transfer_keeps_part_when_cancelled_between_pieces(tmp_path: Path) -> None:
     cancel = threading.Event()
     target = tmp_path / "file.mha"
-
-    def on_bytes(count: int) -> None:
-        cancel.set()
-
+    storage = _in_pieces([BODY[:100], BODY[100:]], then=cancel.set)
     with pytest.raises(TransferCancelled):
-        download(
-            _Session(_whole).http(), MEDIA, target, on_bytes=on_bytes, cancel=cancel, chunk_size=100
-        )
-    assert Path(f"{target}.part").stat().st_size == 100
+        download(_Session(storage).http(), MEDIA, target, cancel=cancel)
+    assert Path(f"{target}.part").read_bytes() == BODY[:100]
     assert not target.exists()
+
+
+def test_transfer_writes_and_counts_small_pieces_in_blocks(tmp_path: Path) -> None:
+    """1 MiB in 16 KiB pieces (a TLS record each) reaches on_bytes in 256 KiB blocks."""
+    body = bytes(range(256)) * 4096
+    pieces = [body[start : start + 16 * 1024] for start in range(0, len(body), 16 * 1024)]
+    counts: list[int] = []
+    target = tmp_path / "file.mha"
+    result = download(_Session(_in_pieces(pieces)).http(), MEDIA, target, on_bytes=counts.append)
+    assert counts == [config.WRITE_BLOCK] * (len(body) // config.WRITE_BLOCK)
+    assert target.read_bytes() == body
+    assert result.sha256 == hashlib.sha256(body).hexdigest()

@@ -57,8 +57,9 @@ def _media(sandbox: Sandbox, url: str) -> list:
 
 
 def _cancelled_part(sandbox: Sandbox, demo: DemoInfo, url: str, target: Path) -> int:
-    """Start a segmented download at ~1 MiB/s, cancel it a third of the way; bytes kept."""
-    sandbox.set_faults(FaultSettings(storage_bytes_per_second=SIZE))
+    """Start a segmented download, each piece at 256 KiB/s (about 1 s), cancel it a third of
+    the way (progress comes every 0.2 s or 256 KiB); bytes kept."""
+    sandbox.set_faults(FaultSettings(storage_bytes_per_second=SIZE / 4))
     cancel = threading.Event()
     seen = 0
 

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select
 from tests.reliability.helpers import MATRIX_ALGORITHM, make_client, manifest, tree, wait_idle
 
-from gcfetch import download_outputs
+from gcfetch import config, download_outputs
 from gcfetch.outputs.job_records import JOBS_NAME
 from gcfetch.outputs.manifest import MANIFEST_NAME
 from gcfetch.outputs.results import RESULTS_NAME
@@ -70,11 +70,13 @@ def _start(sandbox: Sandbox, demo: DemoInfo, root: Path) -> subprocess.Popen[byt
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def _parts(root: Path) -> dict[str, int]:
-    """Size of each `.part` file, keyed by the final file's relative path."""
+def _parts(root: Path, *, resumable: bool = True) -> dict[str, int]:
+    """Size of each `.part` file with (or, `resumable=False`, without) a sidecar naming its
+    version, keyed by the final file's relative path."""
     return {
         p.relative_to(root).as_posix().removesuffix(".part"): p.stat().st_size
         for p in root.rglob("*.part")
+        if p.with_name(p.name + ".json").exists() == resumable
     }
 
 
@@ -137,7 +139,7 @@ def interrupted_trial(
         assert in_flight or digest == expected[path], path
     for path, rec in (manifest(root) if (root / "manifest.jsonl").exists() else {}).items():
         assert left[path] == rec["sha256"]
-    parts = _parts(root)
+    parts, unresumable = _parts(root), _parts(root, resumable=False)
     before = sandbox.traffic.byte_totals()
     with make_client(sandbox, demo) as client:
         summary = download_outputs(client, algorithm=MATRIX_ALGORITHM, output_directory=root)
@@ -157,6 +159,8 @@ def interrupted_trial(
         # request); under drop faults, bytes lost in flight are sent again, never the whole file.
         limit = records[path]["size"] - kept + 1 if exact else records[path]["size"] - 1
         assert sent <= limit, f"{path}: {kept} bytes kept, {sent} sent"
+    for path, kept in unresumable.items():  # only a file of one block is fetched again whole
+        assert not kept or records[path]["size"] <= config.WRITE_BLOCK, (path, kept)
     return {"parts_resumed": sum(1 for s in parts.values() if s), "files": len(expected)}
 
 

@@ -71,6 +71,7 @@ class Planner:
         # are derived when checking, not stored)
         self._files: set[str] = set()
         self._dirs: set[str] = set()
+        self._own_keys: set[str] | None = None  # the run's own files, as `_key`s
         self._lock = threading.Lock()
 
     def plan(
@@ -117,8 +118,9 @@ class Planner:
         """The job's directory name, refused if it is (as the filesystem compares names) one
         of the run's own files."""
         check_component(job_pk, original=shown)
-        own = {self._key(self.root / name) for name in RUN_FILES}
-        if self._key(self.root / job_pk) in own:
+        if self._own_keys is None:
+            self._own_keys = {self._key(self.root / name) for name in RUN_FILES}
+        if self._key(self.root / job_pk) in self._own_keys:
             raise UnsafePathError(
                 f"refused server-supplied path {shown!r}: the job's directory would take the "
                 "name of one of gcfetch's own files in the destination",
