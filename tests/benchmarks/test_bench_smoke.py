@@ -37,7 +37,7 @@ def test_bench_writes_a_table_and_json_of_every_scenario_when_quick(tmp_path: Pa
     many = [r for r in document["results"] if r["scenario"].startswith("1")]
     for row in (r for r in many if r["contender"].startswith(("gcfetch", "raw"))):
         assert row["cpu_seconds"] > 0 and row["throughput"]["cpu_s_per_1000_files"] > 0
-    assert any(t["target"].startswith("1: gcfetch client CPU") for t in document["targets"])
+    assert any("client CPU" in t["target"] for t in document["targets"] if t["target"][0] == "1")
     realistic = [r for r in document["results"] if r["scenario"].startswith("5")]
     assert {r["contender"].split(" ")[0] for r in realistic} >= {"gcfetch"}
     assert any(r["contender"].startswith("gcfetch --workers") for r in realistic)
