@@ -169,6 +169,8 @@ def targets(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
         share = large["throughput"]["mb_per_s"] / curl["throughput"]["mb_per_s"]
         add("2: gcfetch >= 85% of curl's throughput", f"{100 * share:.0f}%", share >= 0.85)
     if large:
+        rate = large["throughput"]["mb_per_s"]
+        add("2: gcfetch >= 200 MB/s", f"{rate:.0f} MB/s", rate >= 200)
         rss = large["peak_rss_mb"]
         add("2: gcfetch peak RSS < 120 MB", f"{rss:.0f} MB", rss < 120)
     rerun = _find(data, "3", GCFETCH)
