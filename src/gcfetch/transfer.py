@@ -253,13 +253,15 @@ def _write_part(
         # (the other way round, a kill in between left old bytes under the new ETag).
         # A resume keeps the sidecar: rewriting it could lose it to a kill.
         small = total is not None and total <= config.WRITE_BLOCK
-        if not append and not small:
+        if not append and small:
+            job.sidecar.unlink(missing_ok=True)  # an older version's must not name these bytes
+        elif not append:
             _write_json(job.sidecar, {"etag": etag, "url": job.url})
         digest = hash_file(job.part)[1] if append else hashlib.sha256()
         job.resumed = job.resumed or append
         try:
             _fill_part(job, response, out, digest)
-        except BaseException:
+        except Exception:
             if not append and small:
                 _write_json(job.sidecar, {"etag": etag, "url": job.url})
             raise

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from tests.reliability.helpers import make_client, wait_idle
 
-from gcfetch import IntegrityError, transfer
+from gcfetch import IntegrityError, config, transfer
 from gcfetch.client import Client
 from gcfetch.sandbox import Sandbox
 from gcfetch.sandbox.demo import DemoInfo
@@ -112,6 +112,7 @@ def test_download_is_not_corrupt_when_killed_after_sidecar_of_changed_file(
     faulty: Sandbox, client: Client, blob, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     url, key, data = blob
+    monkeypatch.setattr(config, "WRITE_BLOCK", 1024)  # the blob is a file of several blocks
     whole = download(client.http, url, tmp_path / "whole")
     target = tmp_path / "file"
     part, sidecar = Path(f"{target}.part"), Path(f"{target}.part.json")
@@ -129,6 +130,32 @@ def test_download_is_not_corrupt_when_killed_after_sidecar_of_changed_file(
             download(client.http, url, target)
     assert json.loads(sidecar.read_text())["etag"] != whole.etag
     assert part.stat().st_size == 0, "old bytes kept under the new ETag"
+
+    download(client.http, url, target)
+    source = faulty.settings.blob_dir / key
+    assert target.read_bytes() == changed_copy(faulty.settings, key, source).read_bytes()
+
+
+def test_small_file_of_changed_version_drops_old_sidecar_before_writing(
+    faulty: Sandbox, client: Client, blob, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A file of one block gets no sidecar of its own: the old version's goes first."""
+    url, key, data = blob
+    whole = download(client.http, url, tmp_path / "whole")
+    target = tmp_path / "file"
+    part, sidecar = Path(f"{target}.part"), Path(f"{target}.part.json")
+    part.write_bytes(data[:1000])
+    sidecar.write_text(json.dumps({"etag": whole.etag, "url": url}))
+    faulty.set_faults(FaultSettings(rules=(Fault("changed", rate=1.0),)))
+
+    def die(*args: object) -> None:
+        raise _Killed
+
+    with monkeypatch.context() as patch:
+        patch.setattr(transfer, "_fill_part", die)
+        with pytest.raises(_Killed):
+            download(client.http, url, target)
+    assert not sidecar.exists() and part.stat().st_size == 0
 
     download(client.http, url, target)
     source = faulty.settings.blob_dir / key
