@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from gcfetch.sandbox.serialize import Serializer
 from gcfetch.sandbox.settings import SandboxSettings
@@ -44,7 +44,10 @@ def authenticate(session: Session, authorization: str | None) -> User | None:
         raise InvalidToken("Invalid token header. No credentials provided.")
     if len(parts) > 2:
         raise InvalidToken("Invalid token header. Token string should not contain spaces.")
-    token = session.scalar(select(Token).where(Token.digest == token_digest(parts[1])))
+    digest = token_digest(parts[1])
+    token = session.scalar(
+        select(Token).options(joinedload(Token.user)).where(Token.digest == digest)
+    )
     now = datetime.now(UTC).replace(tzinfo=None)
     if token is None or (token.expiry is not None and token.expiry < now):
         raise InvalidToken("Invalid token.")

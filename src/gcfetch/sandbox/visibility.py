@@ -138,10 +138,13 @@ def can_view_image(session: Session, user: User | None, image_pk: str) -> bool:
     return session.scalar(query) is not None
 
 
-def can_view_socket_value(session: Session, user: User | None, value_pk: int) -> bool:
-    """Whether the socket value exists and the user may see it."""
-    query = select(SocketValue.pk).where(SocketValue.pk == value_pk, visible_socket_values(user))
-    return session.scalar(query.limit(1)) is not None
+def visible_file_key(session: Session, user: User | None, value_pk: int) -> str | None:
+    """The storage key of the socket value's file, if it exists, holds a file and the user
+    may see it (one query: `/media/` asks it for every file)."""
+    query = select(SocketValue.file_key).where(
+        SocketValue.pk == value_pk, visible_socket_values(user)
+    )
+    return session.scalar(query.limit(1))
 
 
 def _editable_algorithm_pks(user: User) -> Select[tuple[str]]:

@@ -26,11 +26,10 @@ from gcfetch.sandbox.storage import blob_path, signer_for
 from gcfetch.sandbox.tables import (
     AlgorithmImage,
     Image,
-    SocketValue,
     User,
     algorithm_editors,
 )
-from gcfetch.sandbox.visibility import can_view_image, can_view_socket_value
+from gcfetch.sandbox.visibility import can_view_image, visible_file_key
 
 _PAGES = {
     403: ("403 Forbidden", "You do not have permission to access this file."),
@@ -120,12 +119,10 @@ def image_file(rest: str, request: Request, session: SessionDep, settings: Setti
 def socket_value_file(
     pk: int, request: Request, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    if not can_view_socket_value(session, _user(request, session), pk):
+    key = visible_file_key(session, _user(request, session), pk)
+    if key is None:
         return _page(404)
-    value = session.get(SocketValue, pk)
-    if value is None or value.file_key is None:
-        return _page(404)
-    return _redirect(request, settings, value.file_key)
+    return _redirect(request, settings, key)
 
 
 def algorithm_image_file(
