@@ -6,6 +6,7 @@ the answer is a 206 whose Content-Range starts at N; anything else empties the `
 then writes the new sidecar. A file is promoted only once its size matched the one announced,
 or, if none was (chunked, or `bytes a-b/*`), the one a 1-byte request reports under the same
 ETag. A final path never holds a partial file. Memory use does not depend on the file size.
+A file of one write block (config.WRITE_BLOCK) at most gets its sidecar only when it is cut.
 
 `stream_file` is the `/media/` two-hop: the API origin (with the token) answers with a redirect
 to the storage, asked without the token; an expired signed link is renewed.
