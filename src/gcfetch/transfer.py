@@ -253,18 +253,19 @@ def _write_part(
         # "wb" has emptied an old .part; only now may the sidecar name the new version
         # (the other way round, a kill in between left old bytes under the new ETag).
         # A resume keeps the sidecar: rewriting it could lose it to a kill.
-        small = total is not None and total <= config.WRITE_BLOCK
-        if not append and small:
+        version = {"etag": etag, "url": job.url}
+        deferred = not append and total is not None and total <= config.WRITE_BLOCK
+        if deferred:
             job.sidecar.unlink(missing_ok=True)  # an older version's must not name these bytes
         elif not append:
-            _write_json(job.sidecar, {"etag": etag, "url": job.url})
+            _write_json(job.sidecar, version)
         digest = hash_file(job.part)[1] if append else hashlib.sha256()
         job.resumed = job.resumed or append
         try:
             _fill_part(job, response, out, digest)
         except Exception:
-            if not append and small:
-                _write_json(job.sidecar, {"etag": etag, "url": job.url})
+            if deferred:
+                _write_json(job.sidecar, version)
             raise
         _write(out, b"", job.part, flush=True)
         return out.tell(), digest
