@@ -210,7 +210,7 @@ class _Run:
         self.client = client
         self.root = root
         self.kind = kind
-        self.statuses = settings.statuses
+        self.settings = settings
         self.workers = settings.workers
         self.cancel = settings.cancel
         self.dry_run = settings.dry_run
@@ -225,9 +225,6 @@ class _Run:
         self._emit_to = settings.on_progress
         self._lock = threading.Lock()
         self._bytes = events.BytesBatcher(self.emit)
-        self.segments = settings.segments
-        self.segment_threshold = settings.segment_threshold
-        self.fix_mhd = settings.fix_mhd
 
     def emit(self, event: events.ProgressEvent) -> None:
         if self._emit_to is not None:
@@ -263,7 +260,7 @@ class _Run:
         """A new pass: fresh counts and claims, the manifest as the destination holds it, a new
         predictions.json."""
         self.summary = DownloadSummary(
-            self.root, self.statuses, dry_run=self.dry_run, noun=self.kind.noun
+            self.root, self.settings.statuses, dry_run=self.dry_run, noun=self.kind.noun
         )
         self.planner = Planner(self.root, self.layout)
         self.manifest = Manifest.load(self.root)  # again: it holds what earlier passes added
@@ -571,8 +568,8 @@ class _Run:
             target,
             on_bytes=self._bytes.add,
             cancel=self.cancel,
-            segments=self.segments,
-            segment_threshold=self.segment_threshold,
+            segments=self.settings.segments,
+            segment_threshold=self.settings.segment_threshold,
         )
         self._bytes.flush()
         rec = ManifestRecord(
@@ -623,7 +620,7 @@ class _Run:
         """A saved header naming another data file: warned of once per run, or with `fix_mhd`
         rewritten, its record (new or kept from an earlier run) given the new size and sha256
         so that the manifest matches the file."""
-        if not self.fix_mhd:
+        if not self.settings.fix_mhd:
             with self._lock:
                 warned, self._mhd_warned = self._mhd_warned, True
             if not warned:
