@@ -1,10 +1,14 @@
 """One large file as N ranged requests in parallel, into one `.part` (used by gcfetch.transfer).
 
 A file of at least `segment_threshold` bytes whose first storage answer is a 200 with its size
-and an ETag is cut into pieces. That first answer carries on as the first piece; the others are
-asked from the same signed link with `Range` and `If-Range`, without the token, each on a
-connection slot taken only if free now (`HttpSession.extra_slots`): the pool bound holds, and a
-busy pool means fewer segments, never a wait.
+and an ETag is watched as one stream for a moment (`Probe`): if its first
+config.SEGMENT_PROBE_BYTES take longer than config.SEGMENT_PROBE_SECONDS (a capped connection,
+a long path), the rest is cut into pieces; if not, it stays one stream, as more streams would
+cost CPU and buy nothing. That first
+answer carries on the piece its bytes so far end in; the others are asked from the same signed
+link with `Range` and `If-Range`, without the token, each on a connection slot taken only if
+free now (`HttpSession.extra_slots`): the pool bound holds, and a busy pool means fewer
+segments, never a wait.
 
 The `.part` is preallocated to the full size and every piece written at its offset. The sidecar
 (`<target>.part.json`) records the URL, ETag, size and, per piece, the bytes known to be on disk
@@ -25,6 +29,8 @@ import json
 import logging
 import os
 import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -80,6 +86,9 @@ class _Piece:
         return self.next < self.end
 
 
+_Open = tuple[_Piece, httpx.Response, Iterator[bytes]]  # a piece, its answer, the body's rest
+
+
 @dataclass
 class _Plan:
     """What the sidecar records: the file (URL, ETag, size) and its pieces."""
@@ -106,29 +115,73 @@ class _Plan:
         return edge == self.size and bool(self.pieces)
 
 
-def wanted(job: _Transfer, response: httpx.Response, total: int | None, etag: str | None) -> bool:
-    """Whether this first storage answer (not a resume) should be continued in pieces."""
-    return bool(
+class Probe:
+    """Watches a large file's one stream (a 200 with size and ETag) until
+    config.SEGMENT_PROBE_BYTES have come or config.SEGMENT_PROBE_SECONDS have passed. The
+    seconds first, and connection slots free now: the rest is to come in pieces, `helpers`
+    being how many slots it holds for them."""
+
+    def __init__(self, job: _Transfer, etag: str, total: int, slots: contextlib.ExitStack):
+        self.job, self.etag, self.total = job, etag, total
+        self.helpers = 0
+        self.watching = True
+        self._slots = slots
+        self._enough = min(total, config.SEGMENT_PROBE_BYTES)
+        self._seen = 0
+        self._start = time.monotonic()
+        self._deadline = self._start + config.SEGMENT_PROBE_SECONDS
+
+    def split(self, size: int) -> bool:
+        """Count `size` more bytes of the stream; True once it proved slow and slots are held."""
+        if not self.watching:
+            return False
+        self._seen += size
+        if self._seen < self._enough and time.monotonic() < self._deadline:
+            return False
+        self.watching = False
+        if self._seen < self._enough:  # slow: the seconds passed first
+            wanted = self.job.segments - 1
+            self.helpers = self._slots.enter_context(self.job.http.extra_slots(wanted))
+        logger.info(
+            "%s: %d bytes in %.2f s as one stream; %d more connections for the rest",
+            self.job.target.name,
+            self._seen,
+            time.monotonic() - self._start,
+            self.helpers,
+        )
+        return self.helpers > 0
+
+
+@contextlib.contextmanager
+def watch(
+    job: _Transfer, response: httpx.Response, total: int | None, etag: str | None
+) -> Iterator[Probe | None]:
+    """A Probe of this first storage answer (not a resume) if it may go on in pieces, else None;
+    the slots a Probe takes are held until the block ends."""
+    if not (
         job.segments > 1
         and job.segment_threshold > 0
         and response.status_code == 200
         and total is not None
         and total >= job.segment_threshold
         and etag
-    )
+    ):
+        yield None
+        return
+    with contextlib.ExitStack() as slots:
+        yield Probe(job, etag, total, slots)
 
 
-def take_over(job: _Transfer, response: httpx.Response, etag: str, total: int) -> _Received | None:
-    """Fetch the file in pieces, `response` (a 200 of the whole file) carrying the first;
-    None if no extra connection slot is free (the caller then reads `response` on)."""
-    with job.http.extra_slots(job.segments - 1) as helpers:
-        if not helpers:
-            return None
-        plan = _Plan(job.url, etag, total, _split(total, helpers + 1))
-        _prepare(job, plan)
-        logger.debug("%s: %d bytes in %d pieces", job.target.name, total, len(plan.pieces))
-        link = _Link(job, response.url)
-        digest = _run(job, plan, link, (plan.pieces[0], response), helpers)
+def take_over(
+    job: _Transfer, probe: Probe, response: httpx.Response, body: Iterator[bytes], done: int
+) -> _Received:
+    """Fetch the rest of the file in pieces on the probe's slots; the `.part` holds the first
+    `done` bytes (fsynced) and `body`, the rest of `response`, carries on the piece they end in."""
+    plan = _Plan(job.url, probe.etag, probe.total, _split(probe.total, probe.helpers + 1, done))
+    _prepare(job, plan)
+    first = next(p for p in plan.pieces if p.missing)
+    link = _Link(job, response.url)
+    digest = _run(job, plan, link, (first, response, body), probe.helpers)
     return _finish(job, plan, digest)
 
 
@@ -150,15 +203,21 @@ def resume(job: _Transfer) -> _Received | None:
     return _finish(job, plan, digest)
 
 
-def _split(size: int, segments: int) -> list[_Piece]:
-    """Pieces of equal length (one per segment, at most PIECE_MAX each) covering `size` bytes."""
+def _split(size: int, segments: int, done: int) -> list[_Piece]:
+    """Pieces of equal length (one per segment, at most PIECE_MAX each) covering `size` bytes,
+    the first `done` of which are on disk."""
     length = max(1, min(-(-size // segments), PIECE_MAX))
-    return [_Piece(s, min(s + length, size), s) for s in range(0, size, length)]
+    pieces = [_Piece(start, min(start + length, size), start) for start in range(0, size, length)]
+    for piece in pieces:
+        piece.next = min(max(piece.start, done), piece.end)
+    return pieces
 
 
 def _prepare(job: _Transfer, plan: _Plan) -> None:
-    """Empty the `.part`, record the plan, then preallocate the `.part` to the file's size."""
-    job.part.write_bytes(b"")  # old bytes never stand under the new sidecar
+    """Record the plan, then preallocate the `.part` (its bytes so far kept) to the file's size.
+
+    A kill in between leaves a `.part` shorter than the plan: `_load` drops both.
+    """
     plan.save(job.sidecar)
     with open(job.part, "r+b") as out:
         try:
@@ -290,7 +349,7 @@ class _Run:
         with self.lock:
             return self.queue.pop(0) if self.queue and not self.stop.is_set() else None
 
-    def work(self, first: tuple[_Piece, httpx.Response] | None = None) -> None:
+    def work(self, first: _Open | None = None) -> None:
         """Fill `first` from its open answer, then fetch pieces until none is left."""
         try:
             if first is not None:
@@ -347,7 +406,7 @@ def _run(
     job: _Transfer,
     plan: _Plan,
     link: _Link,
-    first: tuple[_Piece, httpx.Response] | None,
+    first: _Open | None,
     helpers: int,
 ) -> _Hash | None:
     """Fetch the missing pieces: this thread and `helpers` more (on slots the caller holds);
@@ -386,7 +445,7 @@ def _fetch_piece(run: _Run, piece: _Piece) -> None:
                 run.link.renew(generation)
                 continue
             _check_answer(run, piece, response)
-            _fill(run, piece, response)
+            _fill(run, piece, response, _chunks(response, run.job.chunk_size))
             return
 
 
@@ -404,9 +463,10 @@ def _check_answer(run: _Run, piece: _Piece, response: httpx.Response) -> None:
         raise _OneStream("The file changed while in pieces; starting over.", url=job.url)
 
 
-def _fill(run: _Run, piece: _Piece, response: httpx.Response) -> None:
-    """Write the body at `piece.next` on; fsync and record progress now and then and at the end.
-    An open 200 of the whole file (the first answer) is read only up to the piece's end."""
+def _fill(run: _Run, piece: _Piece, response: httpx.Response, body: Iterator[bytes]) -> None:
+    """Write `body` (of `response`) at `piece.next` on; fsync and record progress now and then
+    and at the end. An open 200 of the whole file (the first answer) is read only up to the
+    piece's end."""
     job = run.job
     every = min(_CHECKPOINT_MAX, max(64 * 1024, (piece.end - piece.start) // 4))
     with open(job.part, "r+b") as out:
@@ -425,7 +485,7 @@ def _fill(run: _Run, piece: _Piece, response: httpx.Response) -> None:
 
         blocks = Blocks(take)
         try:
-            for chunk in _chunks(response, job.chunk_size):
+            for chunk in body:
                 run.check()
                 blocks.add(chunk[: piece.end - written - blocks.held])
                 if written + blocks.held == piece.end and response.status_code == 200:

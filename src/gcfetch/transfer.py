@@ -11,8 +11,9 @@ A file of one write block (config.WRITE_BLOCK) at most gets its sidecar only whe
 `stream_file` is the `/media/` two-hop: the API origin (with the token) answers with a redirect
 to the storage, asked without the token; an expired signed link is renewed.
 
-A large file (`segment_threshold`) is handed to gcfetch.segments once its first storage answer
-is in: ranged requests in parallel into the same `.part`, whose sidecar then records pieces.
+A large file (`segment_threshold`) whose one stream gcfetch.segments finds slow in its first
+moment is handed over to it: ranged requests in parallel into the same `.part`, whose sidecar
+then records pieces.
 
 Every storage request asks for `Accept-Encoding: identity`: the file's own bytes, never a
 compressed variant (a CDN may gzip JSON or CSV). A body that still arrives content-encoded is
@@ -30,7 +31,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
@@ -52,6 +53,8 @@ from gcfetch.http import HttpSession, reading_body
 
 if TYPE_CHECKING:
     from hashlib import _Hash
+
+    from gcfetch.segments import Probe
 
 logger = logging.getLogger(__name__)
 
@@ -233,18 +236,24 @@ def _stream_into_part(job: _Transfer, offset: int, etag: str | None) -> _Receive
             job.part.unlink(missing_ok=True)
             raise _StartOver("The file changed since the .part was started.", url=job.url)
         etag = response.headers.get("ETag")
-        if not append and segments.wanted(job, response, total, etag):
-            pieces = segments.take_over(job, response, etag or "", total or 0)
-            if pieces is not None:
-                return pieces
-        size, digest = _write_part(job, response, append, etag, total)
+        body = _chunks(response, job.chunk_size)
+        with segments.watch(job, response, total, etag) as probe:
+            size, digest = _write_part(job, body, append, etag, total, probe)
+            if probe is not None and probe.helpers:
+                return segments.take_over(job, probe, response, body, size)
     return _Received(size, digest, etag, total)
 
 
 def _write_part(
-    job: _Transfer, response: httpx.Response, append: bool, etag: str | None, total: int | None
+    job: _Transfer,
+    body: Iterator[bytes],
+    append: bool,
+    etag: str | None,
+    total: int | None,
+    probe: Probe | None,
 ) -> tuple[int, _Hash]:
     """Write the body into the `.part` (after its bytes if `append`), fsynced; (size, sha256).
+    Stops early, the rest of `body` unread, when `probe` finds the stream slow.
 
     A body of one block at most gets its sidecar only if it is cut (a kill then fetches it
     again whole): creating and removing one more file per download costs more than that.
@@ -262,7 +271,7 @@ def _write_part(
         digest = hash_file(job.part)[1] if append else hashlib.sha256()
         job.resumed = job.resumed or append
         try:
-            _fill_part(job, response, out, digest)
+            _fill_part(job, body, out, digest, probe)
         except Exception:
             if deferred:
                 _write_json(job.sidecar, version)
@@ -271,21 +280,30 @@ def _write_part(
         return out.tell(), digest
 
 
-def _fill_part(job: _Transfer, response: httpx.Response, out: BinaryIO, digest: _Hash) -> None:
-    """Append the body to `out` in blocks, hashing and counting them; stop on cancel. What
-    arrived before a failure or a cancel is written, for a resume."""
+def _fill_part(
+    job: _Transfer, body: Iterator[bytes], out: BinaryIO, digest: _Hash, probe: Probe | None
+) -> None:
+    """Append `body` to `out` in blocks, hashing and counting them; stop on cancel, or when
+    `probe` finds the stream slow. What arrived before a failure or a cancel is written, for a
+    resume."""
     part = job.part  # once: a Path per block costs more than the block's hashing
+    unhanded = 0  # bytes written since the disk was last asked to take them
 
     def take(block: bytearray) -> None:
+        nonlocal unhanded
         _write(out, block, part)
         digest.update(block)
         job.received += len(block)
+        unhanded += len(block)
+        if unhanded >= config.WRITEBACK_EVERY:
+            _start_writeback(out, unhanded)
+            unhanded = 0
         if job.on_bytes is not None:
             job.on_bytes(len(block))
 
     blocks = Blocks(take)
     try:
-        for chunk in _chunks(response, job.chunk_size):
+        for chunk in body:
             if job.cancel is not None and job.cancel.is_set():
                 raise TransferCancelled(
                     f"Download of {job.target.name} cancelled; {part} kept for a resume.",
@@ -293,6 +311,8 @@ def _fill_part(job: _Transfer, response: httpx.Response, out: BinaryIO, digest: 
                     path=job.target,
                 )
             blocks.add(chunk)
+            if probe is not None and probe.split(len(chunk)):
+                break
     finally:
         blocks.flush()
 
@@ -552,6 +572,16 @@ def _write(out: BinaryIO, chunk: bytes, part: Path, *, flush: bool = False) -> N
         if exc.errno == errno.ENOSPC:
             raise _no_space(part) from exc
         raise
+
+
+def _start_writeback(out: BinaryIO, length: int) -> None:
+    """Have the disk start writing the last `length` bytes of `out` now, without waiting for it
+    (Linux starts writeback on POSIX_FADV_DONTNEED, and drops from the cache only the pages of
+    the range already on disk). Where that is not available, the final fsync writes it all."""
+    if hasattr(os, "posix_fadvise"):
+        end = out.tell()
+        with suppress(OSError):  # a file system without it: the fsync then does it all
+            os.posix_fadvise(out.fileno(), end - length, length, os.POSIX_FADV_DONTNEED)
 
 
 def _no_space(part: Path) -> TransferError:

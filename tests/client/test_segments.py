@@ -1,10 +1,13 @@
-"""Segmented downloads of large files against a real sandbox: N ranged requests in parallel,
-resume of the missing pieces only, fallback to one stream, one link renewal for all pieces."""
+"""Large files against a real sandbox: N ranged requests in parallel once one stream proves
+slow, resume of the missing pieces only, fallback to one stream, one link renewal for all
+pieces; a long one-stream body handed to the disk as it comes."""
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import os
 import random
 import shutil
 import threading
@@ -14,7 +17,7 @@ import pytest
 from sqlalchemy import select
 from tests.reliability.helpers import make_client, wait_idle
 
-from gcfetch import Client, segments
+from gcfetch import Client, config, segments
 from gcfetch.errors import TransferCancelled
 from gcfetch.sandbox import Sandbox, SandboxSettings
 from gcfetch.sandbox.demo import DemoInfo
@@ -23,6 +26,14 @@ from gcfetch.sandbox.tables import ImageFile
 
 SIZE = 1024 * 1024
 THRESHOLD = 256 * 1024
+PIECES = ["", "bytes=262144-524287", "bytes=524288-786431", "bytes=786432-1048575"]
+
+
+@pytest.fixture(autouse=True)
+def _slow_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The probe finds every stream slow at its first bytes: the pieces start at once (the
+    probe itself is tested on a capped link at the end)."""
+    monkeypatch.setattr(config, "SEGMENT_PROBE_SECONDS", 0.0)
 
 
 def _large_file(sandbox: Sandbox) -> tuple[str, bytes]:
@@ -90,12 +101,7 @@ def test_segmented_download_writes_file_from_ranged_requests(
     assert not list(tmp_path.glob("*.part*"))
     served = _storage(faulty, url)
     # the first answer (no Range) carries the first piece; three ranged requests the others
-    assert sorted(r.range or "" for r in served) == [
-        "",
-        "bytes=262144-524287",
-        "bytes=524288-786431",
-        "bytes=786432-1048575",
-    ]
+    assert sorted(r.range or "" for r in served) == PIECES
     assert all(r.status in (200, 206) and not r.authorization for r in served)
     assert len(_media(faulty, url)) == 1
 
@@ -237,3 +243,50 @@ def test_images_download_follows_the_clients_segment_options(
     ranges = [r.range for r in _storage(faulty, url)]
     assert ranges.count(None) == 2 and len(ranges) == 5  # one stream, then four segments
     assert [p.read_bytes() for p in (tmp_path / "on").iterdir()] == [data]
+
+
+@pytest.mark.parametrize(("rate", "ranges"), [(4 * SIZE, [""]), (SIZE / 4, PIECES)])
+def test_one_stream_goes_on_in_pieces_only_when_slow(
+    faulty: Sandbox,
+    demo: DemoInfo,
+    large,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    rate: float,
+    ranges: list[str],
+) -> None:
+    url, data = large
+    # slow: the first 200 KiB take more than 0.2 s (under 1 MiB/s)
+    monkeypatch.setattr(config, "SEGMENT_PROBE_SECONDS", 0.2)
+    monkeypatch.setattr(config, "SEGMENT_PROBE_BYTES", 200 * 1024)
+    faulty.set_faults(FaultSettings(storage_conn_bytes_per_second=rate))  # a long path
+    faulty.traffic.clear()
+    with _client(faulty, demo) as client:
+        result = client.download_file(url, tmp_path / "big.tif")
+    assert (tmp_path / "big.tif").read_bytes() == data
+    assert result.sha256 == hashlib.sha256(data).hexdigest()
+    # slow, the first answer's bytes so far (<= 192 KiB: a 64 KiB send, then paced) are kept
+    # and it carries on the first piece
+    assert sorted(r.range or "" for r in _storage(faulty, url)) == ranges
+
+
+def test_long_body_is_handed_to_the_disk_as_it_comes(
+    faulty: Sandbox, demo: DemoInfo, large, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, data = large
+    monkeypatch.setattr(config, "WRITEBACK_EVERY", 256 * 1024)
+    real, handed = os.posix_fadvise, []
+
+    def recording(fd: int, offset: int, length: int, advice: int) -> None:
+        handed.append((offset, length, advice))
+        real(fd, offset, length, advice)
+
+    monkeypatch.setattr(os, "posix_fadvise", recording)
+    with _client(faulty, demo, segment_threshold=0) as client:
+        result = client.download_file(url, tmp_path / "big.tif")
+    assert result.sha256 == hashlib.sha256(data).hexdigest()
+    # every range once, in order, from the first byte: (0, n), (n, m), ... within the file
+    assert len(handed) >= 2 and handed[0][0] == 0
+    assert all(a + n == b for (a, n, _), (b, _, _) in itertools.pairwise(handed))
+    assert handed[-1][0] + handed[-1][1] <= SIZE
+    assert {advice for *_, advice in handed} == {os.POSIX_FADV_DONTNEED}
