@@ -47,11 +47,13 @@ def run_process(
     process forks the contender, so the harness's own memory and CPU are not counted), else
     from psutil polling and the RUSAGE_CHILDREN delta around the run. A contender still
     running after `timeout` seconds is killed with its process group and TimedOut carries the
-    polled peak RSS (and no CPU figure).
+    polled peak RSS (and no CPU figure). The disk is synced first: a contender that fsyncs
+    its files must not wait for bytes that the data build or an earlier run left in memory.
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     rss_file = log.with_suffix(".rss")
     wrapped = [GNU_TIME, "-f", "%M %U %S", "-o", str(rss_file), *command] if GNU_TIME else command
+    os.sync()
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with log.open("wb") as out:
         started = time.perf_counter()
