@@ -149,6 +149,22 @@ def test_media_value_file_answers_404_when_not_permitted_or_absent(
     _assert_html(httpx.get(absent, headers=_auth(demo, "editor")), 404)
 
 
+def test_media_answers_each_user_for_themselves_when_they_alternate(
+    sandbox: Sandbox, demo: DemoInfo
+):
+    """The permission statements are built once per user: none answers for another."""
+    job = _private_job(demo)
+    urls = [_media(sandbox, _value(sandbox, job, ".json").file_key)]
+    urls.append(_media(sandbox, _image_key(sandbox, job)))
+    for url in urls:
+        asked = ["editor", "outsider", None, "editor", None, "outsider"]
+        statuses = [
+            httpx.get(url, headers=_auth(demo, user) if user else {}).status_code for user in asked
+        ]
+        refused = 404 if "componentinterfacevalue" in url else 403
+        assert statuses == [302, refused, refused, 302, refused, refused]
+
+
 def test_media_algorithm_image_redirects_only_editors_when_tarball_exists(
     sandbox: Sandbox, demo: DemoInfo
 ):

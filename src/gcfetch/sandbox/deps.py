@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from gcfetch.sandbox.serialize import Serializer
@@ -30,6 +30,10 @@ def token_digest(token: str) -> str:
     return hashlib.sha512(token.encode()).hexdigest()
 
 
+# Built once: finding a statement's compiled form costs more than running this one.
+_TOKEN = select(Token).options(joinedload(Token.user)).where(Token.digest == bindparam("digest"))
+
+
 def authenticate(session: Session, authorization: str | None) -> User | None:
     """The user for an `Authorization` header; None for anonymous.
 
@@ -44,10 +48,7 @@ def authenticate(session: Session, authorization: str | None) -> User | None:
         raise InvalidToken("Invalid token header. No credentials provided.")
     if len(parts) > 2:
         raise InvalidToken("Invalid token header. Token string should not contain spaces.")
-    digest = token_digest(parts[1])
-    token = session.scalar(
-        select(Token).options(joinedload(Token.user)).where(Token.digest == digest)
-    )
+    token = session.scalar(_TOKEN, {"digest": token_digest(parts[1])})
     now = datetime.now(UTC).replace(tzinfo=None)
     if token is None or (token.expiry is not None and token.expiry < now):
         raise InvalidToken("Invalid token.")
@@ -56,11 +57,14 @@ def authenticate(session: Session, authorization: str | None) -> User | None:
     return token.user
 
 
-def get_settings(request: Request) -> SandboxSettings:
+# Both are async so that FastAPI runs them on the event loop: a sync dependency costs a hop to
+# the thread pool and back (a generator one two), on every request. Neither waits: a session
+# connects only when a (sync) view first uses it, and closing it returns the connection.
+async def get_settings(request: Request) -> SandboxSettings:
     return request.app.state.settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     with request.app.state.sessionmaker() as session:
         yield session
 

@@ -7,7 +7,9 @@ views answer 404 for them, exactly as for absent ones.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, exists, false, or_, select
+from functools import lru_cache
+
+from sqlalchemy import ColumnElement, Select, bindparam, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from gcfetch.sandbox.tables import (
@@ -134,17 +136,36 @@ def visible_socket_values(user: User | None) -> ColumnElement[bool]:
 
 def can_view_image(session: Session, user: User | None, image_pk: str) -> bool:
     """Whether the image exists and the user may see it."""
-    query = select(Image.pk).where(Image.pk == image_pk, visible_images(user)).limit(1)
-    return session.scalar(query) is not None
+    return session.scalar(_image_query(_user_id(user)), {"image_pk": image_pk}) is not None
 
 
 def visible_file_key(session: Session, user: User | None, value_pk: int) -> str | None:
     """The storage key of the socket value's file, if it exists, holds a file and the user
     may see it (one query: `/media/` asks it for every file)."""
-    query = select(SocketValue.file_key).where(
-        SocketValue.pk == value_pk, visible_socket_values(user)
-    )
-    return session.scalar(query.limit(1))
+    return session.scalar(_file_key_query(_user_id(user)), {"value_pk": value_pk})
+
+
+# The two statements `/media/` runs for every file are built once per user: SQLAlchemy finds a
+# statement's compiled form by walking it, which for these costs ten times running them.
+@lru_cache(maxsize=256)
+def _image_query(user_id: int | None) -> Select[tuple[str]]:
+    where = Image.pk == bindparam("image_pk"), visible_images(_user(user_id))
+    return select(Image.pk).where(*where).limit(1)
+
+
+@lru_cache(maxsize=256)
+def _file_key_query(user_id: int | None) -> Select[tuple[str | None]]:
+    where = SocketValue.pk == bindparam("value_pk"), visible_socket_values(_user(user_id))
+    return select(SocketValue.file_key).where(*where).limit(1)
+
+
+def _user_id(user: User | None) -> int | None:
+    return None if user is None else user.id
+
+
+def _user(user_id: int | None) -> User | None:
+    """A stand-in for the user of `user_id` (the clauses read only its id)."""
+    return None if user_id is None else User(id=user_id)
 
 
 def _editable_algorithm_pks(user: User) -> Select[tuple[str]]:
