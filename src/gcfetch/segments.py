@@ -4,11 +4,10 @@ A file of at least `segment_threshold` bytes whose first storage answer is a 200
 and an ETag is watched as one stream for a moment (`Probe`): if its first
 config.SEGMENT_PROBE_BYTES take longer than config.SEGMENT_PROBE_SECONDS (a capped connection,
 a long path), the rest is cut into pieces; if not, it stays one stream, as more streams would
-cost CPU and buy nothing. That first
-answer carries on the piece its bytes so far end in; the others are asked from the same signed
-link with `Range` and `If-Range`, without the token, each on a connection slot taken only if
-free now (`HttpSession.extra_slots`): the pool bound holds, and a busy pool means fewer
-segments, never a wait.
+cost CPU and buy nothing. The bytes it brought are kept, and it carries on the piece they end
+in; the others are asked from the same signed link with `Range` and `If-Range`, without the
+token, each on a connection slot taken only if free now (`HttpSession.extra_slots`): the pool
+bound holds, and a busy pool means fewer segments, never a wait.
 
 The `.part` is preallocated to the full size and every piece written at its offset. The sidecar
 (`<target>.part.json`) records the URL, ETag, size and, per piece, the bytes known to be on disk
