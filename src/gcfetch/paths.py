@@ -9,10 +9,10 @@ Shared by the client (`images.download`, `download_socket_value`) and the bulk d
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
-import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -138,22 +138,25 @@ def _url_path(file_url: str) -> str:
     return urlsplit(file_url).path
 
 
+CASE_PROBE_NAME = ".gcfetch-case-probe"
+
+
 def is_case_sensitive(directory: Path) -> bool:
     """Whether the filesystem of `directory` (or of its nearest existing ancestor) tells names
-    apart by case. A probe file is created there and removed; if that fails, False (the
-    cautious answer: more names count as clashing)."""
+    apart by case. A probe file of a fixed name is created there and removed (so one that a
+    killed run left is reused and removed); if that fails, False (the cautious answer: more
+    names count as clashing)."""
     existing = directory
     while not existing.is_dir() and existing != existing.parent:
         existing = existing.parent
+    probe = existing / CASE_PROBE_NAME
     try:
-        handle, name = tempfile.mkstemp(prefix=".gcfetch-case-probe-", dir=existing)
+        probe.touch()
+        swapped = probe.with_name(probe.name.swapcase())
+        return not (os.path.lexists(swapped) and os.path.samefile(probe, swapped))
     except OSError as exc:
         logger.debug("cannot probe case sensitivity in %s: %s", existing, exc)
         return False
-    os.close(handle)
-    probe = Path(name)
-    try:
-        swapped = probe.with_name(probe.name.swapcase())
-        return not (os.path.lexists(swapped) and os.path.samefile(probe, swapped))
     finally:
-        probe.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            probe.unlink(missing_ok=True)

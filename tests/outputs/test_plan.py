@@ -11,7 +11,7 @@ import pytest
 from gcfetch.errors import UnsafePathError
 from gcfetch.models import Job
 from gcfetch.outputs.plan import Planner
-from gcfetch.paths import is_case_sensitive
+from gcfetch.paths import CASE_PROBE_NAME, is_case_sensitive
 
 API = "http://127.0.0.1:1/api/v1/"
 
@@ -159,6 +159,12 @@ def test_plan_job_accepts_case_variants_when_probe_finds_case_sensitive_tmp_dir(
     outputs = [("a", "Value", "Result.json"), ("b", "Value", "result.json")]
     assert _refused_of(outputs, tmp_path) == (["a", "b"], [])
     assert list(tmp_path.iterdir()) == []  # the probe file is removed
+
+
+def test_is_case_sensitive_removes_a_probe_file_a_killed_run_left(tmp_path: Path) -> None:
+    (tmp_path / CASE_PROBE_NAME).write_text("left by a run killed while probing")
+    assert is_case_sensitive(tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_is_case_sensitive_returns_false_when_probe_finds_one_file_under_both_cases(

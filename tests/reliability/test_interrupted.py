@@ -25,6 +25,7 @@ from gcfetch import config, download_outputs
 from gcfetch.outputs.job_records import JOBS_NAME
 from gcfetch.outputs.manifest import MANIFEST_NAME
 from gcfetch.outputs.results import RESULTS_NAME
+from gcfetch.paths import CASE_PROBE_NAME
 from gcfetch.retry import RetryPolicy
 from gcfetch.sandbox import Sandbox, SandboxSettings
 from gcfetch.sandbox.demo import DemoInfo
@@ -109,8 +110,10 @@ def _storage_path(record: dict) -> str:
     return httpx.URL(record["url"]).path.removeprefix("/media")
 
 
-# a kill during the records' atomic rewrite leaves its temp file; the next run replaces it
-RECORD_TEMPS = {f".{name}.tmp" for name in (MANIFEST_NAME, RESULTS_NAME, JOBS_NAME)}
+# a kill during the records' atomic rewrite leaves its temp file, one during the case probe the
+# probe file; the next run replaces them
+LEFT_BY_A_KILL = {f".{name}.tmp" for name in (MANIFEST_NAME, RESULTS_NAME, JOBS_NAME)}
+LEFT_BY_A_KILL.add(CASE_PROBE_NAME)
 
 
 def interrupted_trial(
@@ -135,7 +138,7 @@ def interrupted_trial(
     expected = tree(reference)
     left = tree(root)
     for path, digest in left.items():  # nothing half-written at a final path
-        in_flight = path.endswith((".part", ".part.json")) or path in RECORD_TEMPS
+        in_flight = path.endswith((".part", ".part.json")) or path in LEFT_BY_A_KILL
         assert in_flight or digest == expected[path], path
     for path, rec in (manifest(root) if (root / "manifest.jsonl").exists() else {}).items():
         assert left[path] == rec["sha256"]
