@@ -212,10 +212,12 @@ def test_link_expiring_mid_file_is_renewed_once_for_the_later_pieces(
 ) -> None:
     data_dir = tmp_path / "data"
     shutil.copytree(demo_dir, data_dir)
-    # links live 1-2 s (whole seconds); each piece takes 4 s, so the second round of pieces
-    # surely finds the link expired (2 s per piece was on the edge: flaky under load)
+    # links live 2-3 s (whole seconds); each piece takes 4 s, so the second round of pieces
+    # surely finds the link expired (2 s per piece was on the edge: flaky under load), and its
+    # pieces, starting up to 2 s apart, share one renewal (1-2 s links made a loaded machine,
+    # whose fsyncs delayed some pieces, renew twice)
     slow = FaultSettings(storage_conn_bytes_per_second=32 * 1024)
-    settings = SandboxSettings(data_dir=data_dir, link_lifetime=1, faults=slow)
+    settings = SandboxSettings(data_dir=data_dir, link_lifetime=2, faults=slow)
     monkeypatch.setattr(segments, "PIECE_MAX", 128 * 1024)  # 8 pieces for 4 segments
     with Sandbox(settings) as sandbox:
         url, data = _large_file(sandbox)

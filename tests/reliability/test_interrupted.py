@@ -60,6 +60,19 @@ def uninterrupted(slow: Sandbox, demo: DemoInfo, tmp_path_factory) -> Path:
     return root
 
 
+def _popen(command: list[str], **kwargs) -> subprocess.Popen[bytes]:
+    """Start `command` with Ctrl-C (SIGINT) at its default, even if this test run was started
+    with it ignored (as a shell starts a background job): children inherit it, and a Python
+    started with SIGINT ignored never raises KeyboardInterrupt."""
+    return subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        **kwargs,
+    )
+
+
 def _start(sandbox: Sandbox, demo: DemoInfo, root: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -68,7 +81,7 @@ def _start(sandbox: Sandbox, demo: DemoInfo, root: Path) -> subprocess.Popen[byt
     }
     command = [sys.executable, "-m", "gcfetch.cli", "outputs", "-a", MATRIX_ALGORITHM]
     command += ["-o", str(root), "--workers", "4", "--quiet"]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return _popen(command, env=env)
 
 
 def _parts(root: Path, *, resumable: bool = True) -> dict[str, int]:
@@ -373,9 +386,7 @@ def test_download_outputs_stops_promptly_when_ctrl_c_interrupts_its_wait_for_the
     faulty.set_faults(STORAGE_BUSY)
     faulty.traffic.clear()
     args = [demo.tokens["editor"], faulty.base_url, MATRIX_ALGORITHM, str(tmp_path)]
-    process = subprocess.Popen(
-        [sys.executable, "-c", LIBRARY_RUN, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    process = _popen([sys.executable, "-c", LIBRARY_RUN, *args])
     _wait_for_503(faulty, process)
     took, stderr = _stop(process)
     assert took < STOP_BOUND, f"stopped {took:.1f} s after SIGINT"
