@@ -120,7 +120,7 @@ class Probe:
     seconds first, and connection slots free now: the rest is to come in pieces, `helpers`
     being how many slots it holds for them."""
 
-    def __init__(self, job: _Transfer, etag: str, total: int, slots: contextlib.ExitStack):
+    def __init__(self, job: _Transfer, etag: str, total: int, slots: contextlib.ExitStack) -> None:
         self.job, self.etag, self.total = job, etag, total
         self.helpers = 0
         self.watching = True
